@@ -1,0 +1,449 @@
+/* The host model: construction, finalize (sort, index, groups, owners, verdicts), lookups. */
+#include "host.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/str.h"
+
+struct vp_netdev_index {
+    const char *ifname; /* borrowed from the device's netdevs */
+    size_t device;
+};
+
+vp_host *
+vp_host_new(void)
+{
+    vp_host *h = vp_malloc0(sizeof(*h));
+
+    h->root = vp_strdup("/");
+    return h;
+}
+
+void
+vp_device_clear(vp_device *d)
+{
+    if (!d)
+        return;
+    free(d->nodedev_name);
+    free(d->vendor_name);
+    free(d->product_name);
+    free(d->driver);
+    free(d->link_cap.speed);
+    free(d->link_sta.speed);
+    free(d->vfs);
+    vp_strv_free(d->netdevs);
+    vp_strv_free(d->owners);
+    memset(d, 0, sizeof(*d));
+}
+
+void
+vp_host_free(vp_host *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->n_devices; i++) {
+        vp_device_clear(h->devices[i]);
+        free(h->devices[i]);
+    }
+    free(h->devices);
+    for (size_t i = 0; i < h->n_groups; i++)
+        free(h->groups[i].members);
+    free(h->groups);
+    for (size_t i = 0; i < h->n_domains; i++) {
+        free(h->domains[i].name);
+        free(h->domains[i].uuid);
+    }
+    free(h->domains);
+    for (size_t i = 0; i < h->n_assignments; i++)
+        free(h->assignments[i].domain);
+    free(h->assignments);
+    for (size_t i = 0; i < h->n_problems; i++) {
+        free(h->problems[i].what);
+        free(h->problems[i].why);
+    }
+    free(h->problems);
+    free(h->netdev_index);
+    free(h->source);
+    free(h->uri);
+    free(h->root);
+    free(h);
+}
+
+vp_device *
+vp_host_add_device(vp_host *h)
+{
+    vp_grow(&h->devices, &h->alloc_devices, h->n_devices + 1, sizeof(*h->devices));
+    h->devices[h->n_devices] = vp_malloc0(sizeof(vp_device));
+    return h->devices[h->n_devices++];
+}
+
+vp_domain *
+vp_host_add_domain(vp_host *h, const char *name, const char *uuid, bool running, bool persistent)
+{
+    vp_domain *d;
+
+    vp_grow(&h->domains, &h->alloc_domains, h->n_domains + 1, sizeof(*h->domains));
+    d = &h->domains[h->n_domains++];
+    d->name = vp_strdup(name);
+    d->uuid = vp_strdup(uuid);
+    d->running = running;
+    d->persistent = persistent;
+    return d;
+}
+
+void
+vp_host_add_assignment(vp_host *h, const char *domain, const vp_pci_addr *addr, vp_use_kind kind,
+                       bool managed, bool live, bool config)
+{
+    vp_assignment *a;
+
+    /* A source adds one domain's live and persistent records together: look back over that
+     * domain's run only, so the ledger is built in linear time. */
+    for (size_t i = h->n_assignments; i > 0; i--) {
+        a = &h->assignments[i - 1];
+        if (strcmp(a->domain, domain) != 0)
+            break;
+        if (vp_pci_addr_eq(&a->addr, addr)) {
+            a->live |= live;
+            a->config |= config;
+            return;
+        }
+    }
+    vp_grow(&h->assignments, &h->alloc_assignments, h->n_assignments + 1,
+            sizeof(*h->assignments));
+    a = &h->assignments[h->n_assignments++];
+    a->domain = vp_strdup(domain);
+    a->addr = *addr;
+    a->kind = kind;
+    a->managed = managed;
+    a->live = live;
+    a->config = config;
+}
+
+void
+vp_host_add_problem(vp_host *h, const char *what, const char *fmt, ...)
+{
+    vp_problem *p;
+    va_list ap;
+    char *why = NULL;
+
+    va_start(ap, fmt);
+    if (vasprintf(&why, fmt, ap) < 0)
+        why = NULL;
+    va_end(ap);
+    vp_grow(&h->problems, &h->alloc_problems, h->n_problems + 1, sizeof(*h->problems));
+    p = &h->problems[h->n_problems++];
+    p->what = vp_strdup(what);
+    p->why = why ? why : vp_strdup("unreadable");
+}
+
+static int
+device_cmp(const void *a, const void *b)
+{
+    const vp_device *da = *(vp_device *const *)a;
+    const vp_device *db = *(vp_device *const *)b;
+
+    return vp_pci_addr_cmp(&da->addr, &db->addr);
+}
+
+static int
+group_cmp(const void *a, const void *b)
+{
+    const vp_group *ga = a, *gb = b;
+
+    return ga->number < gb->number ? -1 : ga->number > gb->number;
+}
+
+static int
+netdev_cmp(const void *a, const void *b)
+{
+    const struct vp_netdev_index *na = a, *nb = b;
+
+    return strcmp(na->ifname, nb->ifname);
+}
+
+static int
+domain_cmp(const void *a, const void *b)
+{
+    return strcmp(((const vp_domain *)a)->name, ((const vp_domain *)b)->name);
+}
+
+static const vp_domain *
+find_domain(const vp_host *h, const char *name)
+{
+    vp_domain key = {.name = (char *)name};
+
+    if (!h->n_domains)
+        return NULL;
+    return bsearch(&key, h->domains, h->n_domains, sizeof(*h->domains), domain_cmp);
+}
+
+bool
+vp_driver_is_vfio_or_none(const char *driver)
+{
+    return !driver || strcmp(driver, "vfio-pci") == 0;
+}
+
+static vp_verdict
+compute_verdict(const vp_host *h, const vp_group *g)
+{
+    bool any_free = false, any_host = false, in_use = false;
+
+    for (size_t i = 0; i < g->n_members; i++) {
+        const vp_device *d = h->devices[g->members[i]];
+
+        if (d->conflict)
+            return VP_VERDICT_CONFLICT;
+        if (d->owned_by_running)
+            in_use = true;
+        /* Bridges stay with the host; they never spoil a group (vfio-pci ignores them). */
+        if (d->is_bridge)
+            continue;
+        if (vp_driver_is_vfio_or_none(d->driver))
+            any_free = true;
+        else
+            any_host = true;
+    }
+    if (in_use)
+        return VP_VERDICT_IN_USE;
+    if (any_host && any_free)
+        return VP_VERDICT_MIXED;
+    return any_host ? VP_VERDICT_HOST : VP_VERDICT_READY;
+}
+
+static void
+build_groups(vp_host *h)
+{
+    size_t alloc = 0;
+
+    for (size_t i = 0; i < h->n_devices; i++) {
+        const vp_device *d = h->devices[i];
+        vp_group *g = NULL;
+
+        if (!d->has_group)
+            continue;
+        for (size_t j = h->n_groups; j > 0; j--)
+            if (h->groups[j - 1].number == d->group) {
+                g = &h->groups[j - 1];
+                break;
+            }
+        if (!g) {
+            vp_grow(&h->groups, &alloc, h->n_groups + 1, sizeof(*h->groups));
+            g = &h->groups[h->n_groups++];
+            g->number = d->group;
+        }
+        g->members = vp_realloc_array(g->members, g->n_members + 1, sizeof(size_t));
+        g->members[g->n_members++] = i;
+    }
+    if (h->n_groups)
+        qsort(h->groups, h->n_groups, sizeof(*h->groups), group_cmp);
+}
+
+void
+vp_host_finalize(vp_host *h)
+{
+    size_t n_net = 0, out = 0;
+
+    if (h->n_devices)
+        qsort(h->devices, h->n_devices, sizeof(*h->devices), device_cmp);
+    /* Drop duplicate addresses (a broken source); keep the first. */
+    for (size_t i = 0; i < h->n_devices; i++) {
+        vp_device *d = h->devices[i];
+
+        vp_pci_addr_format(&d->addr, d->addr_str);
+        if (out > 0 && vp_pci_addr_eq(&h->devices[out - 1]->addr, &d->addr)) {
+            vp_host_add_problem(h, d->addr_str, "reported twice by the source; second ignored");
+            vp_device_clear(d);
+            free(d);
+            continue;
+        }
+        if (!d->nodedev_name)
+            d->nodedev_name = vp_pci_addr_nodedev_name(&d->addr);
+        h->devices[out++] = d;
+    }
+    h->n_devices = out;
+    if (h->n_domains)
+        qsort(h->domains, h->n_domains, sizeof(*h->domains), domain_cmp);
+
+    /* Owners, conflicts, running use: one pass over the ledger, O(assignments log devices). */
+    for (size_t i = 0; i < h->n_assignments; i++) {
+        const vp_assignment *a = &h->assignments[i];
+        vp_device *d = vp_host_find_device(h, &a->addr);
+        const vp_domain *dom = find_domain(h, a->domain);
+
+        if (!d)
+            continue;
+        if (!vp_strv_contains(d->owners, a->domain))
+            vp_strv_push(&d->owners, a->domain);
+        if (dom && dom->running && a->live)
+            d->owned_by_running = true;
+    }
+    for (size_t i = 0; i < h->n_devices; i++) {
+        vp_device *d = h->devices[i];
+
+        vp_strv_sort(d->owners);
+        d->conflict = vp_strv_len(d->owners) > 1;
+        n_net += vp_strv_len(d->netdevs);
+        if (d->has_group)
+            h->iommu_present = true;
+    }
+
+    build_groups(h);
+    for (size_t i = 0; i < h->n_groups; i++)
+        h->groups[i].verdict = compute_verdict(h, &h->groups[i]);
+
+    h->netdev_index = vp_realloc_array(NULL, n_net ? n_net : 1, sizeof(*h->netdev_index));
+    h->n_netdev_index = 0;
+    for (size_t i = 0; i < h->n_devices; i++)
+        for (size_t j = 0; h->devices[i]->netdevs && h->devices[i]->netdevs[j]; j++) {
+            h->netdev_index[h->n_netdev_index].ifname = h->devices[i]->netdevs[j];
+            h->netdev_index[h->n_netdev_index++].device = i;
+        }
+    if (h->n_netdev_index)
+        qsort(h->netdev_index, h->n_netdev_index, sizeof(*h->netdev_index), netdev_cmp);
+}
+
+vp_device *
+vp_host_find_device(const vp_host *h, const vp_pci_addr *addr)
+{
+    size_t lo = 0, hi = h->n_devices;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = vp_pci_addr_cmp(&h->devices[mid]->addr, addr);
+
+        if (c == 0)
+            return h->devices[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const vp_group *
+vp_host_find_group(const vp_host *h, unsigned number)
+{
+    vp_group key = {.number = number};
+
+    if (!h->n_groups)
+        return NULL;
+    return bsearch(&key, h->groups, h->n_groups, sizeof(*h->groups), group_cmp);
+}
+
+vp_device *
+vp_host_find_netdev(const vp_host *h, const char *ifname)
+{
+    struct vp_netdev_index key = {.ifname = ifname};
+    struct vp_netdev_index *hit;
+
+    if (!h->n_netdev_index)
+        return NULL;
+    hit = bsearch(&key, h->netdev_index, h->n_netdev_index, sizeof(key), netdev_cmp);
+    return hit ? h->devices[hit->device] : NULL;
+}
+
+const vp_domain *
+vp_host_find_domain(const vp_host *h, const char *name)
+{
+    return find_domain(h, name);
+}
+
+int
+vp_host_resolve_device(const vp_host *h, const char *input, vp_device **ret, vp_error *err)
+{
+    vp_pci_addr addr;
+    vp_device *d;
+    char buf[VP_PCI_ADDR_STRLEN];
+
+    if (!input || !*input)
+        return vp_error_set(err, VP_E_USAGE, "empty device selector (expected a PCI address "
+                                             "such as 0000:18:00.0 or an interface name)");
+    if (vp_pci_addr_looks_like(input)) {
+        vp_pci_addr_parse(input, &addr, NULL);
+        d = vp_host_find_device(h, &addr);
+        if (!d)
+            return vp_error_set(err, VP_E_NOTFOUND, "%s: no such PCI device on this host",
+                                vp_pci_addr_format(&addr, buf));
+        *ret = d;
+        return 0;
+    }
+    d = vp_host_find_netdev(h, input);
+    if (d) {
+        *ret = d;
+        return 0;
+    }
+    /* Looks like an address but is out of range, or an unknown interface name. */
+    if (strchr(input, ':') || vp_startswith(input, "pci_"))
+        return vp_pci_addr_parse(input, &addr, err);
+    return vp_error_set(err, VP_E_NOTFOUND,
+                        "'%s': no PCI device has this interface name (expected a PCI address "
+                        "such as 0000:18:00.0, a node device pci_0000_18_00_0, or a host "
+                        "interface name backed by a PCI device)",
+                        input);
+}
+
+int
+vp_host_resolve_group(const vp_host *h, const char *input, const vp_group **ret, vp_error *err)
+{
+    const vp_group *g;
+    unsigned n;
+
+    if (vp_parse_uint(input, &n) < 0)
+        return vp_error_set(err, VP_E_USAGE, "'%s': not an IOMMU group number (expected a "
+                                             "number such as 26)",
+                            input ? input : "");
+    g = vp_host_find_group(h, n);
+    if (!g) {
+        if (!h->iommu_present)
+            return vp_error_set(err, VP_E_NOTFOUND, "group %u: this host has no IOMMU groups "
+                                                    "(is the IOMMU enabled?)",
+                                n);
+        return vp_error_set(err, VP_E_NOTFOUND, "group %u: no such IOMMU group on this host", n);
+    }
+    *ret = g;
+    return 0;
+}
+
+const char *
+vp_verdict_name(vp_verdict v)
+{
+    switch (v) {
+    case VP_VERDICT_READY:
+        return "ready";
+    case VP_VERDICT_HOST:
+        return "host";
+    case VP_VERDICT_MIXED:
+        return "mixed";
+    case VP_VERDICT_IN_USE:
+        return "in-use";
+    case VP_VERDICT_CONFLICT:
+        return "conflict";
+    }
+    return "unknown";
+}
+
+const char *
+vp_class_short_name(uint32_t class_code)
+{
+    /* PCI Code and ID Assignment Specification, base classes. */
+    static const char *const names[] = {
+        [0x00] = "unclassified", [0x01] = "storage",    [0x02] = "net",
+        [0x03] = "display",      [0x04] = "multimedia", [0x05] = "memory",
+        [0x06] = "bridge",       [0x07] = "communication", [0x08] = "system",
+        [0x09] = "input",        [0x0a] = "docking",    [0x0b] = "processor",
+        [0x0c] = "serial",       [0x0d] = "wireless",   [0x0e] = "intelligent",
+        [0x0f] = "satellite",    [0x10] = "encryption", [0x11] = "signal",
+        [0x12] = "accelerator",  [0x13] = "instrumentation",
+    };
+    unsigned base = (class_code >> 16) & 0xff;
+
+    if (base < VP_ARRAY_SIZE(names) && names[base])
+        return names[base];
+    return "other";
+}

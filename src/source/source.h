@@ -1,0 +1,35 @@
+/* Sources: turn what libvirt or sysfs reports into the host model (src/model/host.h). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "../model/host.h"
+#include "../util/error.h"
+
+struct vp_virt;
+
+/* Parse one PCI node-device XML document (libvirt's format) into D. -1 with ERR (VP_E_DATA)
+ * when it is not a readable PCI device; D is then left cleared. Pure: no I/O. */
+int vp_nodedev_parse_pci(const char *xml, vp_device *d, vp_error *err);
+
+/* Parse one net node-device XML: its interface name and parent node-device name (allocated).
+ * -1 with ERR (VP_E_DATA) when it is not a net device with a parent. */
+int vp_nodedev_parse_net(const char *xml, char **ret_ifname, char **ret_parent, vp_error *err);
+
+/* Add to H the PCI devices of every <hostdev> (mode='subsystem' type='pci') and
+ * <interface type='hostdev'> in domain XML XML, owned by DOMAIN, as live and/or config
+ * records. -1 with ERR (VP_E_DATA) when XML is not a domain document; entries without a
+ * readable PCI address are recorded as problems of H, not errors. */
+int vp_domxml_add_assignments(vp_host *h, const char *domain, const char *xml, bool live,
+                              bool config, vp_error *err);
+
+/* Fill H's devices from the node-device API of V (one list call, one XML per device). */
+int vp_source_libvirt_load(vp_host *h, struct vp_virt *v, vp_error *err);
+
+/* Fill H's domains and ledger from V (one list call, one or two XML per domain). */
+int vp_source_ledger_load(vp_host *h, struct vp_virt *v, vp_error *err);
+
+/* Fill H's devices from ROOT/sys/bus/pci/devices and ROOT/sys/kernel/iommu_groups, with libpci
+ * (sysfs.path = ROOT/sys/bus/pci) for names and capabilities. Missing ROOT/sys/bus/pci is an
+ * error (VP_E_NOTFOUND); no iommu_groups is not (h->iommu_present stays false). */
+int vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err);

@@ -1,0 +1,131 @@
+/* Read-only file access, plain and under a root directory. */
+#include "fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "str.h"
+
+int
+vp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+{
+    vp_autofree char *buf = NULL;
+    size_t len = 0, alloc = 0;
+    int fd;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    for (;;) {
+        ssize_t n;
+
+        vp_grow(&buf, &alloc, len + 4097, 1);
+        n = read(fd, buf + len, alloc - len - 1 < max - len ? alloc - len - 1 : max - len);
+        if (n < 0) {
+            int e = errno;
+
+            if (e == EINTR)
+                continue;
+            close(fd);
+            return -e;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len >= max)
+            break;
+    }
+    close(fd);
+    buf[len] = '\0';
+    *ret_buf = VP_STEAL(&buf);
+    if (ret_len)
+        *ret_len = len;
+    return 0;
+}
+
+int
+vp_read_line(const char *path, char **ret_line)
+{
+    char *buf = NULL;
+    char *nl;
+    int r;
+
+    r = vp_read_file(path, 64 * 1024, &buf, NULL);
+    if (r < 0)
+        return r;
+    nl = strchr(buf, '\n');
+    if (nl)
+        *nl = '\0';
+    *ret_line = vp_strstrip(buf);
+    return 0;
+}
+
+int
+vp_readlink(const char *path, char **ret_target)
+{
+    char buf[PATH_MAX];
+    ssize_t n;
+
+    n = readlink(path, buf, sizeof(buf) - 1);
+    if (n < 0)
+        return -errno;
+    buf[n] = '\0';
+    *ret_target = vp_strdup(buf);
+    return 0;
+}
+
+int
+vp_list_dir(const char *path, char ***ret)
+{
+    char **names = NULL;
+    struct dirent *de;
+    DIR *d;
+
+    d = opendir(path);
+    if (!d)
+        return -errno;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            vp_strv_push(&names, de->d_name);
+    closedir(d);
+    vp_strv_sort(names);
+    *ret = names;
+    return 0;
+}
+
+int
+vp_root_read_line(const char *root, const char *rel, char **ret_line)
+{
+    vp_autofree char *p = vp_path_join(root, rel);
+
+    return vp_read_line(p, ret_line);
+}
+
+int
+vp_root_readlink(const char *root, const char *rel, char **ret_target)
+{
+    vp_autofree char *p = vp_path_join(root, rel);
+
+    return vp_readlink(p, ret_target);
+}
+
+int
+vp_root_list_dir(const char *root, const char *rel, char ***ret)
+{
+    vp_autofree char *p = vp_path_join(root, rel);
+
+    return vp_list_dir(p, ret);
+}
+
+int
+vp_root_read_file(const char *root, const char *rel, size_t max, char **ret_buf, size_t *ret_len)
+{
+    vp_autofree char *p = vp_path_join(root, rel);
+
+    return vp_read_file(p, max, ret_buf, ret_len);
+}
