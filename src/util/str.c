@@ -158,6 +158,31 @@ vp_strv_sort(char **v)
         qsort(v, vp_strv_len(v), sizeof(char *), vp_strcmp_p);
 }
 
+char *
+vp_strv_join(char *const *v, const char *sep, const char *empty)
+{
+    size_t len = 1, seplen = strlen(sep), pos = 0;
+    char *s;
+
+    if (!v || !v[0])
+        return vp_strdup(empty);
+    for (size_t i = 0; v[i]; i++)
+        len += strlen(v[i]) + seplen;
+    s = vp_malloc0(len);
+    for (size_t i = 0; v[i]; i++) {
+        size_t n = strlen(v[i]);
+
+        if (i) {
+            memcpy(s + pos, sep, seplen);
+            pos += seplen;
+        }
+        memcpy(s + pos, v[i], n);
+        pos += n;
+    }
+    s[pos] = '\0';
+    return s;
+}
+
 int
 vp_parse_u64(const char *s, int base, uint64_t *ret)
 {

@@ -26,6 +26,8 @@ bool vp_strv_contains(char *const *v, const char *s);
 void vp_strv_free(char **v);
 char **vp_strv_copy(char *const *v);
 void vp_strv_sort(char **v);
+/* Join V with SEP (allocated); an empty or NULL vector gives EMPTY copied. */
+char *vp_strv_join(char *const *v, const char *sep, const char *empty);
 static inline void
 vp_strv_freep(char ***p)
 {

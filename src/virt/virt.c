@@ -1,1 +1,216 @@
-/* being written */
+/* The real vp_virt: a libvirt connection. The only file that includes <libvirt/...>. */
+#include "virt.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/str.h"
+
+/* libvirt prints every error to stderr by default; vpass reports errors itself. */
+static void
+silent_error_handler(void *opaque, virErrorPtr error)
+{
+    (void)opaque;
+    (void)error;
+}
+
+static const char *
+last_error(void)
+{
+    const char *m = virGetLastErrorMessage();
+
+    return m ? m : "unknown libvirt error";
+}
+
+static bool
+last_error_is_unsupported(void)
+{
+    virErrorPtr e = virGetLastError();
+
+    return e && (e->code == VIR_ERR_NO_SUPPORT || e->code == VIR_ERR_NO_NODE_DEVICE ||
+                 e->code == VIR_ERR_OPERATION_UNSUPPORTED);
+}
+
+/* A URI names a remote host when it has a transport that crosses the network or a host part
+ * (libvirt's URI form: driver[+transport]://[user@][host][:port]/path). */
+static bool
+uri_is_local(const char *uri)
+{
+    const char *scheme_end, *plus, *host, *host_end;
+
+    if (!uri)
+        return true;
+    scheme_end = strstr(uri, "://");
+    if (!scheme_end)
+        return true;
+    plus = memchr(uri, '+', (size_t)(scheme_end - uri));
+    if (plus) {
+        size_t n = (size_t)(scheme_end - plus - 1);
+
+        if (!(n == 4 && strncmp(plus + 1, "unix", 4) == 0) &&
+            !(n == 3 && strncmp(plus + 1, "ext", 3) == 0))
+            return false;
+    }
+    host = scheme_end + 3;
+    host_end = host + strcspn(host, "/?");
+    if (host_end == host)
+        return true;
+    {
+        const char *at = memchr(host, '@', (size_t)(host_end - host));
+        const char *h = at ? at + 1 : host;
+        size_t hl = strcspn(h, ":/?");
+
+        return (hl == 9 && strncmp(h, "localhost", 9) == 0);
+    }
+}
+
+static virConnectPtr
+conn_of(vp_virt *v)
+{
+    return v->priv;
+}
+
+static int
+list_node_devices(vp_virt *v, unsigned flags, const char *what, vp_virt_xml **ret, size_t *ret_n,
+                  vp_error *err)
+{
+    virNodeDevicePtr *devs = NULL;
+    vp_virt_xml *items;
+    int n;
+
+    n = virConnectListAllNodeDevices(conn_of(v), &devs, flags);
+    if (n < 0) {
+        bool unsupported = last_error_is_unsupported();
+
+        vp_error_set(err, unsupported ? VP_E_UNSUPPORTED : VP_E_CONNECT,
+                     "%s: cannot list %s node devices: %s", v->uri, what, last_error());
+        if (unsupported)
+            vp_error_hint(err, "this connection has no node-device API; use --source sysfs "
+                               "on the host itself");
+        return -1;
+    }
+    items = vp_malloc0(sizeof(*items) * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        const char *name = virNodeDeviceGetName(devs[i]);
+
+        items[i].name = vp_strdup(name ? name : "?");
+        items[i].xml = virNodeDeviceGetXMLDesc(devs[i], 0);
+        if (!items[i].xml)
+            items[i].error = vp_strdup(last_error());
+        virNodeDeviceFree(devs[i]);
+    }
+    free(devs);
+    *ret = items;
+    *ret_n = (size_t)n;
+    return 0;
+}
+
+static int
+real_list_pci_devices(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err)
+{
+    return list_node_devices(v, VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV, "PCI", ret, ret_n,
+                             err);
+}
+
+static int
+real_list_net_devices(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err)
+{
+    return list_node_devices(v, VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET, "net", ret, ret_n, err);
+}
+
+static int
+real_list_domains(vp_virt *v, vp_virt_domain **ret, size_t *ret_n, vp_error *err)
+{
+    virDomainPtr *doms = NULL;
+    vp_virt_domain *items;
+    int n;
+
+    n = virConnectListAllDomains(conn_of(v), &doms, 0);
+    if (n < 0)
+        return vp_error_set(err, VP_E_CONNECT, "%s: cannot list domains: %s", v->uri,
+                            last_error());
+    items = vp_malloc0(sizeof(*items) * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        const char *name = virDomainGetName(doms[i]);
+        vp_virt_domain *d = &items[i];
+
+        d->name = vp_strdup(name ? name : "?");
+        if (virDomainGetUUIDString(doms[i], uuid) == 0)
+            d->uuid = vp_strdup(uuid);
+        d->running = virDomainIsActive(doms[i]) == 1;
+        d->persistent = virDomainIsPersistent(doms[i]) == 1;
+        d->live_xml = virDomainGetXMLDesc(doms[i], 0);
+        if (!d->live_xml)
+            d->error = vp_strdup(last_error());
+        if (d->running && d->persistent) {
+            d->config_xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
+            if (!d->config_xml && !d->error)
+                d->error = vp_strdup(last_error());
+        }
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    *ret = items;
+    *ret_n = (size_t)n;
+    return 0;
+}
+
+static void
+real_close(vp_virt *v)
+{
+    if (v->priv)
+        virConnectClose(v->priv);
+    v->priv = NULL;
+}
+
+static const vp_virt_ops real_ops = {
+    .list_pci_devices = real_list_pci_devices,
+    .list_net_devices = real_list_net_devices,
+    .list_domains = real_list_domains,
+    .close = real_close,
+};
+
+int
+vp_virt_open(const char *uri, bool readonly, vp_virt **ret, vp_error *err)
+{
+    virConnectPtr c;
+    vp_virt *v;
+    char *actual;
+
+    virSetErrorFunc(NULL, silent_error_handler);
+    c = readonly ? virConnectOpenReadOnly(uri) : virConnectOpen(uri);
+    if (!c) {
+        vp_error_set(err, VP_E_CONNECT, "%s: cannot connect to libvirt: %s",
+                     uri ? uri : "default URI", last_error());
+        return vp_error_hint(err, "check the URI (-c), that the libvirt daemon runs, and "
+                                  "your permissions on its socket");
+    }
+    v = vp_malloc0(sizeof(*v));
+    v->ops = &real_ops;
+    v->priv = c;
+    v->readonly = readonly;
+    actual = virConnectGetURI(c);
+    v->uri = vp_strdup(actual ? actual : uri ? uri : "?");
+    free(actual);
+    v->local = uri_is_local(v->uri);
+    /* A count-only call: answers whether the node-device API exists without fetching. */
+    v->has_nodedev =
+        virConnectListAllNodeDevices(c, NULL, VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV) >= 0;
+    virResetLastError();
+    *ret = v;
+    return 0;
+}
+
+void
+vp_virt_free(vp_virt *v)
+{
+    if (!v)
+        return;
+    if (v->ops && v->ops->close)
+        v->ops->close(v);
+    free(v->uri);
+    free(v);
+}
