@@ -9,6 +9,11 @@
 
 #include "../util/str.h"
 
+struct vp_pending_region {
+    unsigned group;
+    vp_region region;
+};
+
 struct vp_netdev_index {
     const char *ifname; /* borrowed from the device's netdevs */
     size_t device;
@@ -24,10 +29,58 @@ vp_host_new(void)
 }
 
 void
+vp_pci_facts_free(vp_pci_facts *f)
+{
+    if (!f)
+        return;
+    free(f->reset_method);
+    free(f);
+}
+
+void
+vp_host_facts_clear(vp_host_facts *f)
+{
+    free(f->cmdline);
+    vp_strv_free(f->iommu_units);
+    for (size_t i = 0; i < f->n_netifs; i++) {
+        free(f->netifs[i].name);
+        free(f->netifs[i].master);
+        vp_strv_free(f->netifs[i].addresses);
+        vp_strv_free(f->netifs[i].routes);
+    }
+    free(f->netifs);
+    for (size_t i = 0; i < f->n_mounts; i++) {
+        free(f->mounts[i].mountpoint);
+        free(f->mounts[i].source);
+    }
+    free(f->mounts);
+    memset(f, 0, sizeof(*f));
+}
+
+void
+vp_domain_clear(vp_domain *d)
+{
+    free(d->name);
+    free(d->uuid);
+    free(d->arch);
+    free(d->machine);
+    free(d->loader);
+    free(d->maxphysaddr_mode);
+    memset(d, 0, sizeof(*d));
+}
+
+bool
+vp_machine_is_q35(const char *machine)
+{
+    return machine && (strcmp(machine, "q35") == 0 || vp_startswith(machine, "pc-q35"));
+}
+
+void
 vp_device_clear(vp_device *d)
 {
     if (!d)
         return;
+    vp_pci_facts_free(d->facts);
     free(d->nodedev_name);
     free(d->vendor_name);
     free(d->product_name);
@@ -50,13 +103,15 @@ vp_host_free(vp_host *h)
         free(h->devices[i]);
     }
     free(h->devices);
-    for (size_t i = 0; i < h->n_groups; i++)
+    for (size_t i = 0; i < h->n_groups; i++) {
         free(h->groups[i].members);
-    free(h->groups);
-    for (size_t i = 0; i < h->n_domains; i++) {
-        free(h->domains[i].name);
-        free(h->domains[i].uuid);
+        for (size_t j = 0; j < h->groups[i].n_regions; j++)
+            free(h->groups[i].regions[j].type);
+        free(h->groups[i].regions);
     }
+    free(h->groups);
+    for (size_t i = 0; i < h->n_domains; i++)
+        vp_domain_clear(&h->domains[i]);
     free(h->domains);
     for (size_t i = 0; i < h->n_assignments; i++)
         free(h->assignments[i].domain);
@@ -66,7 +121,12 @@ vp_host_free(vp_host *h)
         free(h->problems[i].why);
     }
     free(h->problems);
+    for (size_t i = 0; i < h->n_pending_regions; i++)
+        free(h->pending_regions[i].region.type);
+    free(h->pending_regions);
+    free(h->regions_read_groups);
     free(h->netdev_index);
+    vp_host_facts_clear(&h->facts);
     free(h->source);
     free(h->uri);
     free(h->root);
@@ -122,6 +182,29 @@ vp_host_add_assignment(vp_host *h, const char *domain, const vp_pci_addr *addr, 
     a->managed = managed;
     a->live = live;
     a->config = config;
+}
+
+void
+vp_host_mark_group_regions_read(vp_host *h, unsigned group)
+{
+    vp_grow(&h->regions_read_groups, &h->alloc_regions_read_groups,
+            h->n_regions_read_groups + 1, sizeof(unsigned));
+    h->regions_read_groups[h->n_regions_read_groups++] = group;
+}
+
+void
+vp_host_add_group_region(vp_host *h, unsigned group, uint64_t start, uint64_t end,
+                         const char *type)
+{
+    struct vp_pending_region *p;
+
+    vp_grow(&h->pending_regions, &h->alloc_pending_regions, h->n_pending_regions + 1,
+            sizeof(*h->pending_regions));
+    p = &h->pending_regions[h->n_pending_regions++];
+    p->group = group;
+    p->region.start = start;
+    p->region.end = end;
+    p->region.type = vp_strdup(type);
 }
 
 void
@@ -293,6 +376,25 @@ vp_host_finalize(vp_host *h)
     }
 
     build_groups(h);
+    /* Hand the recorded reserved regions to their groups (regions of unknown groups drop). */
+    for (size_t i = 0; i < h->n_pending_regions; i++) {
+        struct vp_pending_region *p = &h->pending_regions[i];
+        vp_group *g = (vp_group *)vp_host_find_group(h, p->group);
+
+        if (!g) {
+            free(p->region.type);
+            continue;
+        }
+        g->regions = vp_realloc_array(g->regions, g->n_regions + 1, sizeof(*g->regions));
+        g->regions[g->n_regions++] = p->region;
+    }
+    h->n_pending_regions = 0;
+    for (size_t i = 0; i < h->n_regions_read_groups; i++) {
+        vp_group *g = (vp_group *)vp_host_find_group(h, h->regions_read_groups[i]);
+
+        if (g)
+            g->regions_read = true;
+    }
     for (size_t i = 0; i < h->n_groups; i++)
         h->groups[i].verdict = compute_verdict(h, &h->groups[i]);
 

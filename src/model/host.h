@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../util/error.h"
+#include "facts.h"
 #include "pci_addr.h"
 
 /* PCIe link as reported by the source: speed in GT/s as text ("2.5", "8", "16"), width lanes. */
@@ -54,6 +55,9 @@ typedef struct vp_device {
 
     char **netdevs; /* vp_strv of host interface names, NULL if none */
 
+    /* Config space and sysfs facts for the checks; NULL when not read (remote source). */
+    vp_pci_facts *facts;
+
     /* Filled by vp_host_finalize from the ledger. */
     char **owners; /* vp_strv of domain names whose definition holds this device */
     bool conflict; /* in more than one domain's definition */
@@ -73,6 +77,9 @@ typedef struct {
     size_t *members; /* indexes into vp_host.devices, address order */
     size_t n_members;
     vp_verdict verdict;
+    vp_region *regions; /* reserved regions, NULL when not read */
+    size_t n_regions;
+    bool regions_read;
 } vp_group;
 
 typedef enum {
@@ -80,11 +87,28 @@ typedef enum {
     VP_USE_INTERFACE, /* <interface type='hostdev'> */
 } vp_use_kind;
 
+typedef enum {
+    VP_FIRMWARE_UNKNOWN,
+    VP_FIRMWARE_BIOS, /* SeaBIOS: no <loader>, or firmware='bios' */
+    VP_FIRMWARE_EFI,  /* OVMF: firmware='efi' or a pflash <loader> */
+} vp_firmware;
+
 typedef struct {
     char *name;
     char *uuid; /* NULL if unknown */
     bool running;
     bool persistent;
+    /* From the persistent definition (else the live one); NULL/false when not given. */
+    bool xml_read;
+    char *arch;    /* "x86_64" */
+    char *machine; /* "pc-q35-7.2", "pc-i440fx-7.2", "q35" */
+    vp_firmware firmware;
+    char *loader;  /* <loader> path */
+    bool has_pcihole64;
+    uint64_t pcihole64_kib; /* on the root controller (pcie-root or pci-root) */
+    char *maxphysaddr_mode; /* <cpu><maxphysaddr mode=...>, NULL when absent */
+    bool has_maxphysaddr_bits;
+    unsigned maxphysaddr_bits;
 } vp_domain;
 
 /* One PCI device referenced by one domain (merged over its live and persistent XML). */
@@ -104,6 +128,7 @@ typedef struct {
 } vp_problem;
 
 typedef struct vp_host {
+    vp_host_facts facts; /* host-wide facts; facts.read is false for a remote host */
     char *source; /* "libvirt" or "sysfs" */
     char *uri;    /* connection URI, NULL when none */
     char *root;   /* filesystem root for sysfs reads, "/" by default */
@@ -128,6 +153,14 @@ typedef struct vp_host {
     size_t n_problems;
     size_t alloc_problems;
 
+    /* Reserved regions by group, recorded by a source, attached to groups by finalize. */
+    struct vp_pending_region *pending_regions;
+    size_t n_pending_regions;
+    size_t alloc_pending_regions;
+    unsigned *regions_read_groups; /* groups whose reserved_regions file was read */
+    size_t n_regions_read_groups;
+    size_t alloc_regions_read_groups;
+
     /* Sorted (ifname, device index) pairs, built by finalize. */
     struct vp_netdev_index *netdev_index;
     size_t n_netdev_index;
@@ -141,6 +174,12 @@ VP_DEFINE_AUTOPTR(vp_host, vp_host_free)
 /* A new zeroed device owned by H. */
 vp_device *vp_host_add_device(vp_host *h);
 void vp_device_clear(vp_device *d);
+void vp_pci_facts_free(vp_pci_facts *f); /* accepts NULL */
+void vp_host_facts_clear(vp_host_facts *f);
+void vp_domain_clear(vp_domain *d);
+
+/* True when MACHINE is a q35 machine type ("q35", "pc-q35-7.2"). */
+bool vp_machine_is_q35(const char *machine);
 
 /* Record a domain; returns it (owned by H). */
 vp_domain *vp_host_add_domain(vp_host *h, const char *name, const char *uuid, bool running,
@@ -150,6 +189,11 @@ vp_domain *vp_host_add_domain(vp_host *h, const char *name, const char *uuid, bo
  * with an existing record for the same domain and address. */
 void vp_host_add_assignment(vp_host *h, const char *domain, const vp_pci_addr *addr,
                             vp_use_kind kind, bool managed, bool live, bool config);
+
+/* Record that GROUP's reserved_regions were read (even if empty), and one region of it. */
+void vp_host_mark_group_regions_read(vp_host *h, unsigned group);
+void vp_host_add_group_region(vp_host *h, unsigned group, uint64_t start, uint64_t end,
+                              const char *type);
 
 /* Record something unreadable (printf-style reason). */
 void vp_host_add_problem(vp_host *h, const char *what, const char *fmt, ...) VP_PRINTF(3, 4);

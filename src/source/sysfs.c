@@ -1,2 +1,572 @@
-/* TODO: being written. */
+/* The local source: PCI devices from ROOT/sys (links and attributes) plus libpci data. */
 #include "source.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../util/fs.h"
+#include "../util/str.h"
+#include "pcilib.h"
+
+/* Registers read when sysfs has no attribute for them (PCIe Base 6.0, 7.5.3 and 9.3.3). */
+#define CFG_HEADER_TYPE 0x0e
+#define CFG_HEADER_TYPE_BRIDGE 1
+#define CFG_EXP_LNKCAP 0x0c
+#define CFG_EXP_LNKSTA 0x12
+#define CFG_IOV_TOTALVF 0x0e
+
+typedef struct {
+    vp_pci_addr addr;
+    char *name; /* the entry in sys/bus/pci/devices */
+} entry;
+
+typedef struct {
+    vp_host *h;
+    vp_pcilib *pl;
+    const char *root;
+    char *root_real; /* realpath(root), to keep every device inside it */
+    bool groups;     /* ROOT/sys/kernel/iommu_groups lists at least one group */
+} scan;
+
+/* One device being read: where its files are and whom to blame. */
+typedef struct {
+    scan *s;
+    vp_device *d;
+    char addr[VP_PCI_ADDR_STRLEN];
+    const char *dir;   /* canonical path of the device directory */
+    vp_pcilib_dev pci; /* what libpci read */
+} dev_ctx;
+
+typedef struct {
+    unsigned n;
+    vp_pci_addr addr;
+} virtfn;
+
+static void problem(dev_ctx *c, const char *fmt, ...) VP_PRINTF(2, 3);
+
+static void
+problem(dev_ctx *c, const char *fmt, ...)
+{
+    vp_autofree char *why = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vasprintf(&why, fmt, ap) < 0)
+        why = NULL;
+    va_end(ap);
+    vp_host_add_problem(c->s->h, c->addr, "%s", why ? why : "unreadable");
+}
+
+/* The number in attribute ATTR (hex with 0x, else decimal). 1 when read, 0 when the file is
+ * absent, -1 after recording a problem (unreadable, or not a number up to MAX). */
+static int
+attr_u64(dev_ctx *c, const char *attr, uint64_t max, uint64_t *ret)
+{
+    vp_autofree char *path = vp_path_join(c->dir, attr);
+    vp_autofree char *line = NULL;
+    uint64_t v;
+    int r;
+
+    r = vp_read_line(path, &line);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0) {
+        problem(c, "%s: cannot read: %s", attr, strerror(-r));
+        return -1;
+    }
+    if (vp_parse_u64(line, 0, &v) < 0 || v > max) {
+        problem(c, "%s: malformed value '%.32s'", attr, line);
+        return -1;
+    }
+    *ret = v;
+    return 1;
+}
+
+/* The text of attribute ATTR: 1, 0 when absent, -1 after recording a problem. */
+static int
+attr_text(dev_ctx *c, const char *attr, char **ret)
+{
+    vp_autofree char *path = vp_path_join(c->dir, attr);
+    int r;
+
+    r = vp_read_line(path, ret);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0) {
+        problem(c, "%s: cannot read: %s", attr, strerror(-r));
+        return -1;
+    }
+    return 1;
+}
+
+/* The target of link NAME: 1, 0 when absent, -1 after recording a problem. A link whose
+ * target does not exist is recorded as a problem too, yet returned (1): its name is still
+ * what the kernel reported. */
+static int
+attr_link(dev_ctx *c, const char *name, char **ret)
+{
+    vp_autofree char *path = vp_path_join(c->dir, name);
+    struct stat st;
+    int r;
+
+    r = vp_readlink(path, ret);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0) {
+        problem(c, "%s: cannot read link: %s", name, strerror(-r));
+        return -1;
+    }
+    if (stat(path, &st) < 0)
+        problem(c, "%s: link to %s leads nowhere", name, *ret);
+    return 1;
+}
+
+/* The PCI address a link such as physfn or virtfnN points at (its last component). */
+static int
+link_addr(dev_ctx *c, const char *name, vp_pci_addr *ret)
+{
+    vp_autofree char *target = NULL;
+    int r;
+
+    r = attr_link(c, name, &target);
+    if (r <= 0)
+        return r;
+    if (vp_pci_addr_parse(vp_basename(target), ret, NULL) < 0) {
+        problem(c, "%s: link to %s does not name a PCI device", name, target);
+        return -1;
+    }
+    return 1;
+}
+
+/* Vendor, device and class from sysfs (the kernel's view, with quirks applied); from config
+ * space only when an attribute is missing. A malformed attribute leaves the ids unknown. */
+static void
+read_ids(dev_ctx *c)
+{
+    static const struct {
+        const char *attr;
+        uint64_t max;
+        size_t cfg_off; /* PCI Local Bus 3.0, 6.2.1 */
+        size_t cfg_len;
+    } ids[] = {
+        {"vendor", 0xffff, 0x00, 2}, {"device", 0xffff, 0x02, 2}, {"class", 0xffffff, 0x09, 3}};
+    uint64_t v[3] = {0};
+    bool ok[3] = {false};
+
+    for (size_t i = 0; i < VP_ARRAY_SIZE(ids); i++) {
+        int r = attr_u64(c, ids[i].attr, ids[i].max, &v[i]);
+
+        if (r > 0) {
+            ok[i] = true;
+        } else if (r == 0) {
+            if (c->pci.config_len >= ids[i].cfg_off + ids[i].cfg_len) {
+                for (size_t b = ids[i].cfg_len; b > 0; b--)
+                    v[i] = v[i] << 8 | c->pci.config[ids[i].cfg_off + b - 1];
+                ok[i] = true;
+            } else {
+                problem(c, "%s: missing, and no config space to read it from", ids[i].attr);
+            }
+        }
+    }
+    c->d->ids_known = ok[0] && ok[1];
+    if (c->d->ids_known) {
+        c->d->vendor_id = (uint16_t)v[0];
+        c->d->product_id = (uint16_t)v[1];
+        c->d->vendor_name = vp_pcilib_vendor_name(c->s->pl, c->d->vendor_id);
+        c->d->product_name = vp_pcilib_product_name(c->s->pl, c->d->vendor_id, c->d->product_id);
+    }
+    if (ok[2])
+        c->d->class_code = (uint32_t)v[2];
+}
+
+static void
+read_driver_group_numa(dev_ctx *c)
+{
+    vp_autofree char *driver = NULL;
+    vp_autofree char *group = NULL;
+    vp_autofree char *numa = NULL;
+    int node;
+
+    /* A dangling driver link (driver unloaded mid-scan, broken tree) still names the driver
+     * the kernel reported: keep it, so a read failure never makes a device look free. */
+    if (attr_link(c, "driver", &driver) > 0)
+        c->d->driver = vp_strdup(vp_basename(driver));
+
+    /* Without ROOT/sys/kernel/iommu_groups there is no IOMMU, whatever a link says. */
+    if (c->s->groups && attr_link(c, "iommu_group", &group) > 0) {
+        if (vp_parse_uint(vp_basename(group), &c->d->group) == 0)
+            c->d->has_group = true;
+        else
+            problem(c, "iommu_group: link to %s does not name a group", group);
+    }
+
+    if (attr_text(c, "numa_node", &numa) > 0) {
+        if (vp_parse_int(numa, &node) < 0 || node < -1)
+            problem(c, "numa_node: malformed value '%.32s'", numa);
+        else if (node >= 0) {
+            c->d->has_numa = true;
+            c->d->numa_node = node;
+        }
+    }
+}
+
+/* "8.0 GT/s PCIe" -> "8", "2.5 GT/s" -> "2.5", "Unknown" -> NULL: libvirt's spelling. */
+static char *
+speed_from_text(const char *s)
+{
+    size_t n = strspn(s, "0123456789.");
+    char *v;
+
+    if (n == 0 || !isdigit((unsigned char)s[0]) || (s[n] != '\0' && s[n] != ' '))
+        return NULL;
+    v = vp_strndup(s, n);
+    if (strchr(v, '.')) {
+        while (n > 0 && v[n - 1] == '0')
+            v[--n] = '\0';
+        if (n > 0 && v[n - 1] == '.')
+            v[--n] = '\0';
+    }
+    return v;
+}
+
+/* Link speed encoding of LnkCap/LnkSta (PCIe Base 6.0, 7.5.3.6 and 7.5.3.8). */
+static char *
+speed_from_code(unsigned code)
+{
+    static const char *const speeds[] = {NULL, "2.5", "5", "8", "16", "32", "64"};
+
+    return code < VP_ARRAY_SIZE(speeds) ? vp_strdup(speeds[code]) : NULL;
+}
+
+/* One link (maximum or negotiated) from the sysfs attributes, else from register REG_OFF of
+ * the PCI Express capability at CAP (0 when not visible). */
+static void
+read_link(dev_ctx *c, vp_link *l, const char *speed_attr, const char *width_attr, unsigned cap,
+          size_t reg_off)
+{
+    vp_autofree char *speed = NULL;
+    uint64_t width = 0;
+    int rs, rw;
+    uint32_t reg32;
+    uint16_t reg16;
+
+    rs = attr_text(c, speed_attr, &speed);
+    rw = attr_u64(c, width_attr, 0xff, &width);
+    if (rs != 0 || rw != 0) {
+        l->present = true;
+        l->speed = rs > 0 ? speed_from_text(speed) : NULL;
+        l->width = rw > 0 ? (unsigned)width : 0;
+        return;
+    }
+    if (!cap)
+        return;
+    if (reg_off == CFG_EXP_LNKCAP && vp_pcilib_dev_read32(&c->pci, cap + reg_off, &reg32)) {
+        l->present = true;
+        l->speed = speed_from_code(reg32 & 0xf);
+        l->width = (reg32 >> 4) & 0x3f;
+    } else if (reg_off == CFG_EXP_LNKSTA && vp_pcilib_dev_read16(&c->pci, cap + reg_off, &reg16)) {
+        l->present = true;
+        l->speed = speed_from_code(reg16 & 0xf);
+        l->width = (reg16 >> 4) & 0x3f;
+    }
+}
+
+static void
+read_bridge_pcie(dev_ctx *c)
+{
+    const vp_pcilib_cap *exp = vp_pcilib_dev_find_cap(&c->pci, VP_PCI_CAP_ID_EXP, false);
+    unsigned base_sub = c->d->class_code >> 8;
+    vp_autofree char *probe = vp_path_join(c->dir, "max_link_speed");
+    uint8_t hdr;
+    struct stat st;
+
+    if (vp_pcilib_dev_read8(&c->pci, CFG_HEADER_TYPE, &hdr) &&
+        (hdr & 0x7f) == CFG_HEADER_TYPE_BRIDGE)
+        c->d->is_bridge = true;
+    if (base_sub == 0x0604 || base_sub == 0x0609) /* PCI-to-PCI, semi-transparent */
+        c->d->is_bridge = true;
+
+    /* The kernel shows the link attributes only for PCI Express devices
+     * (drivers/pci/pci-sysfs.c, pcie_dev_attrs_are_visible), so they tell PCIe even when a
+     * non-root reader cannot see the capability list beyond 64 bytes of config space. */
+    c->d->is_pcie = exp || stat(probe, &st) == 0;
+    if (!c->d->is_pcie)
+        return;
+    read_link(c, &c->d->link_cap, "max_link_speed", "max_link_width", exp ? exp->offset : 0,
+              CFG_EXP_LNKCAP);
+    read_link(c, &c->d->link_sta, "current_link_speed", "current_link_width", exp ? exp->offset : 0,
+              CFG_EXP_LNKSTA);
+}
+
+/* The upstream device is the directory above the device's canonical path, when that is a PCI
+ * function; "pci0000:00" (a host bridge's bus) means a root bus. */
+static void
+read_parent(dev_ctx *c)
+{
+    const char *slash = strrchr(c->dir, '/');
+    vp_autofree char *up = NULL;
+
+    if (!slash || slash == c->dir)
+        return;
+    up = vp_strndup(c->dir, (size_t)(slash - c->dir));
+    if (vp_pci_addr_parse(vp_basename(up), &c->d->parent, NULL) == 0)
+        c->d->has_parent = true;
+}
+
+static int
+virtfn_cmp(const void *a, const void *b)
+{
+    const virtfn *va = a, *vb = b;
+
+    return va->n < vb->n ? -1 : va->n > vb->n;
+}
+
+/* physfn, virtfnN (named in NAMES, the device directory's entries), sriov_totalvfs. */
+static void
+read_sriov(dev_ctx *c, char **names)
+{
+    virtfn *vfs = NULL;
+    size_t n_vfs = 0, alloc = 0;
+    uint64_t total;
+    int r;
+
+    if (link_addr(c, "physfn", &c->d->physfn) > 0)
+        c->d->is_vf = true;
+
+    for (size_t i = 0; names && names[i]; i++) {
+        virtfn vf;
+
+        if (!vp_startswith(names[i], "virtfn") || vp_parse_uint(names[i] + 6, &vf.n) < 0)
+            continue;
+        if (link_addr(c, names[i], &vf.addr) <= 0)
+            continue;
+        vp_grow(&vfs, &alloc, n_vfs + 1, sizeof(*vfs));
+        vfs[n_vfs++] = vf;
+    }
+    if (n_vfs) {
+        qsort(vfs, n_vfs, sizeof(*vfs), virtfn_cmp);
+        c->d->vfs = vp_realloc_array(NULL, n_vfs, sizeof(*c->d->vfs));
+        for (size_t i = 0; i < n_vfs; i++)
+            c->d->vfs[i] = vfs[i].addr;
+        c->d->n_vfs = n_vfs;
+        c->d->is_pf = true;
+    }
+    free(vfs);
+
+    r = attr_u64(c, "sriov_totalvfs", 0xffff, &total);
+    if (r > 0) {
+        c->d->is_pf = true;
+        c->d->vf_max = (unsigned)total;
+    } else if (r == 0) {
+        const vp_pcilib_cap *iov = vp_pcilib_dev_find_cap(&c->pci, VP_PCI_EXT_CAP_ID_SRIOV, true);
+        uint16_t t;
+
+        if (iov && vp_pcilib_dev_read16(&c->pci, iov->offset + CFG_IOV_TOTALVF, &t)) {
+            c->d->is_pf = true;
+            c->d->vf_max = t;
+        }
+    }
+}
+
+/* Interfaces in net/, and in virtioN/net/ (virtio-net puts its netdev under the virtio
+ * device, one level below the PCI function). */
+static void
+read_netdevs(dev_ctx *c, char **names)
+{
+    for (size_t i = 0; names && names[i]; i++) {
+        vp_autofree char *rel = NULL;
+        char **ifs = NULL;
+        int r;
+
+        if (strcmp(names[i], "net") == 0)
+            rel = vp_strdup("net");
+        else if (vp_startswith(names[i], "virtio"))
+            rel = vp_asprintf("%s/net", names[i]);
+        else
+            continue;
+        r = vp_root_list_dir(c->dir, rel, &ifs);
+        if (r < 0) {
+            if (r != -ENOENT && r != -ENOTDIR)
+                problem(c, "%s: cannot list: %s", rel, strerror(-r));
+            continue;
+        }
+        for (size_t j = 0; ifs && ifs[j]; j++)
+            vp_strv_push(&c->d->netdevs, ifs[j]);
+        vp_strv_free(ifs);
+    }
+    vp_strv_sort(c->d->netdevs);
+}
+
+static bool
+path_inside(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+
+    if (strcmp(root, "/") == 0)
+        return path[0] == '/';
+    return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* Read one device; an unreadable one becomes a problem of the host, never an error. */
+static void
+load_device(scan *s, const entry *e)
+{
+    dev_ctx c = {.s = s};
+    vp_autofree char *link = NULL;
+    vp_autofree char *dir = NULL;
+    char **names = NULL;
+    vp_error err = {0};
+    int r;
+
+    vp_pci_addr_format(&e->addr, c.addr);
+    link = vp_asprintf("%s/sys/bus/pci/devices/%s", s->root, e->name);
+    dir = realpath(link, NULL);
+    if (!dir) {
+        problem(&c, "cannot resolve %s: %s", link, strerror(errno));
+        return;
+    }
+    /* A link leading out of the root (an absolute link in a fixture tree) would read another
+     * machine's devices, the real host's: refuse it. */
+    if (!path_inside(s->root_real, dir)) {
+        problem(&c, "%s leads to %s, outside %s", link, dir, s->root_real);
+        return;
+    }
+    c.dir = dir;
+    r = vp_list_dir(dir, &names);
+    if (r < 0) {
+        problem(&c, "cannot list %s: %s", dir, strerror(-r));
+        return;
+    }
+
+    c.d = vp_host_add_device(s->h);
+    c.d->addr = e->addr;
+    if (vp_pcilib_read(s->pl, &e->addr, &c.pci, &err) < 0) {
+        const char *why = err.msg;
+
+        /* The message names the device first; here the problem already does. */
+        if (vp_startswith(why, c.addr) && vp_startswith(why + strlen(c.addr), ": "))
+            why += strlen(c.addr) + 2;
+        problem(&c, "%s", why);
+    }
+    read_ids(&c);
+    read_driver_group_numa(&c);
+    read_bridge_pcie(&c);
+    read_parent(&c);
+    read_sriov(&c, names);
+    read_netdevs(&c, names);
+
+    vp_pcilib_dev_clear(&c.pci);
+    vp_strv_free(names);
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+    return vp_pci_addr_cmp(&((const entry *)a)->addr, &((const entry *)b)->addr);
+}
+
+/* Every name in ROOT/sys/bus/pci/devices that is an address in the kernel's spelling; others
+ * are problems. Linear: a host may have thousands of functions. */
+static int
+list_devices(vp_host *h, const char *path, entry **ret, size_t *ret_n, vp_error *err)
+{
+    entry *list = NULL;
+    size_t n = 0, alloc = 0;
+    struct dirent *de;
+    DIR *dir;
+
+    dir = opendir(path);
+    if (!dir) {
+        vp_error_errno(err, errno, "%s: cannot list PCI devices", path);
+        return vp_error_hint(err, "the root must hold a Linux sysfs tree (ROOT/sys)");
+    }
+    while ((de = readdir(dir))) {
+        vp_pci_addr a;
+        char canon[VP_PCI_ADDR_STRLEN];
+
+        if (de->d_name[0] == '.')
+            continue;
+        /* libpci finds a device by this spelling only (lib/sysfs.c, sysfs_obj_name). */
+        if (vp_pci_addr_parse(de->d_name, &a, NULL) < 0 ||
+            strcmp(vp_pci_addr_format(&a, canon), de->d_name) != 0) {
+            vp_autofree char *what = vp_path_join(path, de->d_name);
+
+            vp_host_add_problem(h, what, "not a PCI address (dddd:bb:ss.f); ignored");
+            continue;
+        }
+        vp_grow(&list, &alloc, n + 1, sizeof(*list));
+        list[n].addr = a;
+        list[n++].name = vp_strdup(de->d_name);
+    }
+    closedir(dir);
+    if (n)
+        qsort(list, n, sizeof(*list), entry_cmp);
+    *ret = list;
+    *ret_n = n;
+    return 0;
+}
+
+/* True when DIR holds at least one group (a number); absent or empty means no IOMMU. */
+static bool
+have_groups(const char *path)
+{
+    struct dirent *de;
+    bool found = false;
+    DIR *dir = opendir(path);
+
+    if (!dir)
+        return false;
+    while (!found && (de = readdir(dir))) {
+        unsigned n;
+
+        found = vp_parse_uint(de->d_name, &n) == 0;
+    }
+    closedir(dir);
+    return found;
+}
+
+int
+vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err)
+{
+    vp_autoptr(vp_pcilib) pl = NULL;
+    vp_autofree char *devices = vp_path_join(root, "sys/bus/pci/devices");
+    vp_autofree char *groups = vp_path_join(root, "sys/kernel/iommu_groups");
+    vp_autofree char *root_real = NULL;
+    entry *list = NULL;
+    size_t n = 0;
+    scan s;
+
+    if (list_devices(h, devices, &list, &n, err) < 0)
+        return -1;
+    root_real = realpath(root, NULL);
+    if (!root_real || vp_pcilib_open(root, &pl, err) < 0) {
+        if (!root_real)
+            vp_error_errno(err, errno, "%s: cannot resolve the root", root);
+        for (size_t i = 0; i < n; i++)
+            free(list[i].name);
+        free(list);
+        return -1;
+    }
+
+    free(h->source);
+    h->source = vp_strdup("sysfs");
+    free(h->root);
+    h->root = vp_strdup(root);
+    s = (scan){
+        .h = h, .pl = pl, .root = root, .root_real = root_real, .groups = have_groups(groups)};
+    if (s.groups)
+        h->iommu_present = true;
+    for (size_t i = 0; i < n; i++) {
+        load_device(&s, &list[i]);
+        free(list[i].name);
+    }
+    free(list);
+    return 0;
+}
