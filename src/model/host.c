@@ -298,32 +298,51 @@ compute_verdict(const vp_host *h, const vp_group *g)
     return any_host ? VP_VERDICT_HOST : VP_VERDICT_READY;
 }
 
+typedef struct {
+    unsigned group;
+    size_t device;
+} group_key;
+
+static int
+group_key_cmp(const void *a, const void *b)
+{
+    const group_key *ka = a, *kb = b;
+
+    if (ka->group != kb->group)
+        return ka->group < kb->group ? -1 : 1;
+    return ka->device < kb->device ? -1 : ka->device > kb->device;
+}
+
+/* Groups from the devices' group numbers: sort (group, device) pairs, then one linear pass. */
 static void
 build_groups(vp_host *h)
 {
-    size_t alloc = 0;
+    vp_autofree group_key *keys = NULL;
+    size_t n = 0, alloc = 0;
 
-    for (size_t i = 0; i < h->n_devices; i++) {
-        const vp_device *d = h->devices[i];
-        vp_group *g = NULL;
-
-        if (!d->has_group)
-            continue;
-        for (size_t j = h->n_groups; j > 0; j--)
-            if (h->groups[j - 1].number == d->group) {
-                g = &h->groups[j - 1];
-                break;
-            }
-        if (!g) {
-            vp_grow(&h->groups, &alloc, h->n_groups + 1, sizeof(*h->groups));
-            g = &h->groups[h->n_groups++];
-            g->number = d->group;
+    keys = vp_realloc_array(NULL, h->n_devices ? h->n_devices : 1, sizeof(*keys));
+    for (size_t i = 0; i < h->n_devices; i++)
+        if (h->devices[i]->has_group) {
+            keys[n].group = h->devices[i]->group;
+            keys[n++].device = i;
         }
-        g->members = vp_realloc_array(g->members, g->n_members + 1, sizeof(size_t));
-        g->members[g->n_members++] = i;
+    if (n)
+        qsort(keys, n, sizeof(*keys), group_key_cmp);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        vp_group *g;
+
+        while (j < n && keys[j].group == keys[i].group)
+            j++;
+        vp_grow(&h->groups, &alloc, h->n_groups + 1, sizeof(*h->groups));
+        g = &h->groups[h->n_groups++];
+        g->number = keys[i].group;
+        g->n_members = j - i;
+        g->members = vp_realloc_array(NULL, g->n_members, sizeof(size_t));
+        for (size_t k = i; k < j; k++)
+            g->members[k - i] = keys[k].device;
+        i = j;
     }
-    if (h->n_groups)
-        qsort(h->groups, h->n_groups, sizeof(*h->groups), group_cmp);
 }
 
 void

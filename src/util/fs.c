@@ -83,15 +83,21 @@ int
 vp_list_dir(const char *path, char ***ret)
 {
     char **names = NULL;
+    size_t n = 0, alloc = 0;
     struct dirent *de;
     DIR *d;
 
     d = opendir(path);
     if (!d)
         return -errno;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            vp_strv_push(&names, de->d_name);
+    /* Grown geometrically (vp_strv_push would rescan the vector each time). */
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        vp_grow(&names, &alloc, n + 2, sizeof(char *));
+        names[n++] = vp_strdup(de->d_name);
+        names[n] = NULL;
+    }
     closedir(d);
     vp_strv_sort(names);
     *ret = names;

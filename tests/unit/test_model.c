@@ -171,6 +171,46 @@ test_no_iommu(void **state)
 }
 
 static void
+test_group_regions(void **state)
+{
+    vp_autoptr(vp_host) h = vp_host_new();
+    const vp_group *g;
+
+    (void)state;
+    add_dev(h, "0000:00:14.0", 5, "xhci_hcd", false);
+    add_dev(h, "0000:00:02.0", 1, "i915", false);
+    add_dev(h, "0000:18:00.0", 26, "tg3", false);
+    vp_host_mark_group_regions_read(h, 5);
+    vp_host_add_group_region(h, 5, 0xfee00000, 0xfeefffff, "msi");
+    vp_host_add_group_region(h, 5, 0x7b800000, 0x7fffffff, "direct");
+    vp_host_mark_group_regions_read(h, 1);
+    vp_host_add_group_region(h, 99, 0, 0xfff, "direct"); /* no such group: dropped */
+    vp_host_finalize(h);
+
+    g = vp_host_find_group(h, 5);
+    assert_true(g->regions_read);
+    assert_int_equal(g->n_regions, 2);
+    assert_string_equal(g->regions[1].type, "direct");
+    assert_int_equal(g->regions[1].start, 0x7b800000);
+    g = vp_host_find_group(h, 1);
+    assert_true(g->regions_read);
+    assert_int_equal(g->n_regions, 0);
+    g = vp_host_find_group(h, 26);
+    assert_false(g->regions_read);
+}
+
+static void
+test_machine_q35(void **state)
+{
+    (void)state;
+    assert_true(vp_machine_is_q35("q35"));
+    assert_true(vp_machine_is_q35("pc-q35-7.2"));
+    assert_false(vp_machine_is_q35("pc-i440fx-7.2"));
+    assert_false(vp_machine_is_q35("pc"));
+    assert_false(vp_machine_is_q35(NULL));
+}
+
+static void
 test_class_names(void **state)
 {
     (void)state;
@@ -190,6 +230,8 @@ main(void)
         cmocka_unit_test(test_groups_and_verdicts),
         cmocka_unit_test(test_duplicate_device_is_problem),
         cmocka_unit_test(test_no_iommu),
+        cmocka_unit_test(test_group_regions),
+        cmocka_unit_test(test_machine_q35),
         cmocka_unit_test(test_class_names),
     };
 
