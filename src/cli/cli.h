@@ -92,3 +92,4 @@ VP_DEFINE_AUTOPTR(vp_table, vp_table_free)
 extern const vp_command vp_cmd_list;
 extern const vp_command vp_cmd_groups;
 extern const vp_command vp_cmd_show;
+extern const vp_command vp_cmd_check;

@@ -117,7 +117,9 @@ vp_cli_parse(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
 
     *ret_help = false;
     all = merge_options(options, &shortopts);
-    optind = 1;
+    /* 0, not 1: glibc then fully reinitialises its argument-permutation state, left over from
+     * main's own parse of the global options. */
+    optind = 0;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, shortopts, all, NULL)) != -1) {
         int r;

@@ -72,3 +72,37 @@ finish() {
   echo "$checks passed, $failures failed"
   [ "$failures" -eq 0 ]
 }
+
+# start_libvirtd: a private libvirtd (root, or a session daemon otherwise) on a unix socket in
+# $TMP; sets $SOCK. Only the built-in test driver is loaded (LIBVIRT_DRIVER_DIR points at an
+# empty directory), so it never touches this machine's devices or domains. Stopped at exit.
+start_libvirtd() {
+  local d="$TMP/libvirtd" daemon
+  daemon=$(command -v libvirtd || echo /usr/sbin/libvirtd)
+  if [ ! -x "$daemon" ]; then
+    echo "SKIP-FAIL: libvirtd not installed (scripts/install-deps.sh installs libvirt-daemon)" >&2
+    failures=$((failures + 1)); return 1
+  fi
+  mkdir -p "$d/drivers" "$d/run" "$d/config" "$d/cache" "$d/data"
+  cat > "$d/libvirtd.conf" <<CONF
+unix_sock_dir = "$d/run"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+unix_sock_rw_perms = "0700"
+CONF
+  XDG_RUNTIME_DIR="$d/run" XDG_CONFIG_HOME="$d/config" XDG_CACHE_HOME="$d/cache" \
+    XDG_DATA_HOME="$d/data" LIBVIRT_DRIVER_DIR="$d/drivers" \
+    "$daemon" --config "$d/libvirtd.conf" --pid-file "$d/pid" --timeout 120 \
+    >"$d/log" 2>&1 &
+  LIBVIRTD_PID=$!
+  cleanup_hooks+=("kill $LIBVIRTD_PID 2>/dev/null; wait $LIBVIRTD_PID 2>/dev/null")
+  SOCK="$d/run/libvirt-sock"
+  local i
+  for i in $(seq 1 100); do
+    [ -S "$SOCK" ] && return 0
+    if ! kill -0 "$LIBVIRTD_PID" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "FAIL: libvirtd did not start; its log:" >&2; tail -5 "$d/log" >&2
+  failures=$((failures + 1)); return 1
+}
