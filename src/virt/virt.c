@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../util/str.h"
+#include "virt_internal.h"
 
 /* libvirt prints every error to stderr by default; vpass reports errors itself. */
 static void
@@ -16,16 +17,16 @@ silent_error_handler(void *opaque, virErrorPtr error)
     (void)error;
 }
 
-static const char *
-last_error(void)
+const char *
+vp_virt_last_error(void)
 {
     const char *m = virGetLastErrorMessage();
 
     return m ? m : "unknown libvirt error";
 }
 
-static bool
-last_error_is_unsupported(void)
+bool
+vp_virt_last_error_is_unsupported(void)
 {
     virErrorPtr e = virGetLastError();
 
@@ -66,98 +67,6 @@ uri_is_local(const char *uri)
     }
 }
 
-static virConnectPtr
-conn_of(vp_virt *v)
-{
-    return v->priv;
-}
-
-static int
-list_node_devices(vp_virt *v, unsigned flags, const char *what, vp_virt_xml **ret, size_t *ret_n,
-                  vp_error *err)
-{
-    virNodeDevicePtr *devs = NULL;
-    vp_virt_xml *items;
-    int n;
-
-    n = virConnectListAllNodeDevices(conn_of(v), &devs, flags);
-    if (n < 0) {
-        bool unsupported = last_error_is_unsupported();
-
-        vp_error_set(err, unsupported ? VP_E_UNSUPPORTED : VP_E_CONNECT,
-                     "%s: cannot list %s node devices: %s", v->uri, what, last_error());
-        if (unsupported)
-            vp_error_hint(err, "this connection has no node-device API; use --source sysfs "
-                               "on the host itself");
-        return -1;
-    }
-    items = vp_malloc0(sizeof(*items) * (size_t)(n ? n : 1));
-    for (int i = 0; i < n; i++) {
-        const char *name = virNodeDeviceGetName(devs[i]);
-
-        items[i].name = vp_strdup(name ? name : "?");
-        items[i].xml = virNodeDeviceGetXMLDesc(devs[i], 0);
-        if (!items[i].xml)
-            items[i].error = vp_strdup(last_error());
-        virNodeDeviceFree(devs[i]);
-    }
-    free(devs);
-    *ret = items;
-    *ret_n = (size_t)n;
-    return 0;
-}
-
-static int
-real_list_pci_devices(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err)
-{
-    return list_node_devices(v, VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV, "PCI", ret, ret_n,
-                             err);
-}
-
-static int
-real_list_net_devices(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err)
-{
-    return list_node_devices(v, VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET, "net", ret, ret_n, err);
-}
-
-static int
-real_list_domains(vp_virt *v, vp_virt_domain **ret, size_t *ret_n, vp_error *err)
-{
-    virDomainPtr *doms = NULL;
-    vp_virt_domain *items;
-    int n;
-
-    n = virConnectListAllDomains(conn_of(v), &doms, 0);
-    if (n < 0)
-        return vp_error_set(err, VP_E_CONNECT, "%s: cannot list domains: %s", v->uri,
-                            last_error());
-    items = vp_malloc0(sizeof(*items) * (size_t)(n ? n : 1));
-    for (int i = 0; i < n; i++) {
-        char uuid[VIR_UUID_STRING_BUFLEN];
-        const char *name = virDomainGetName(doms[i]);
-        vp_virt_domain *d = &items[i];
-
-        d->name = vp_strdup(name ? name : "?");
-        if (virDomainGetUUIDString(doms[i], uuid) == 0)
-            d->uuid = vp_strdup(uuid);
-        d->running = virDomainIsActive(doms[i]) == 1;
-        d->persistent = virDomainIsPersistent(doms[i]) == 1;
-        d->live_xml = virDomainGetXMLDesc(doms[i], 0);
-        if (!d->live_xml)
-            d->error = vp_strdup(last_error());
-        if (d->running && d->persistent) {
-            d->config_xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
-            if (!d->config_xml && !d->error)
-                d->error = vp_strdup(last_error());
-        }
-        virDomainFree(doms[i]);
-    }
-    free(doms);
-    *ret = items;
-    *ret_n = (size_t)n;
-    return 0;
-}
-
 static void
 real_close(vp_virt *v)
 {
@@ -167,9 +76,9 @@ real_close(vp_virt *v)
 }
 
 static const vp_virt_ops real_ops = {
-    .list_pci_devices = real_list_pci_devices,
-    .list_net_devices = real_list_net_devices,
-    .list_domains = real_list_domains,
+    .list_pci_devices = vp_virt_real_list_pci_devices,
+    .list_net_devices = vp_virt_real_list_net_devices,
+    .list_domains = vp_virt_real_list_domains,
     .close = real_close,
 };
 
@@ -184,7 +93,7 @@ vp_virt_open(const char *uri, bool readonly, vp_virt **ret, vp_error *err)
     c = readonly ? virConnectOpenReadOnly(uri) : virConnectOpen(uri);
     if (!c) {
         vp_error_set(err, VP_E_CONNECT, "%s: cannot connect to libvirt: %s",
-                     uri ? uri : "default URI", last_error());
+                     uri ? uri : "default URI", vp_virt_last_error());
         return vp_error_hint(err, "check the URI (-c), that the libvirt daemon runs, and "
                                   "your permissions on its socket");
     }

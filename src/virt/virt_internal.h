@@ -1,0 +1,24 @@
+/* Internals shared by the files of src/virt (never included elsewhere). */
+#pragma once
+
+#include <libvirt/libvirt.h>
+#include <stdbool.h>
+
+#include "virt.h"
+
+/* libvirt's last error message, never NULL. */
+const char *vp_virt_last_error(void);
+
+/* The last error means "this driver has no such API". */
+bool vp_virt_last_error_is_unsupported(void);
+
+static inline virConnectPtr
+vp_virt_conn(vp_virt *v)
+{
+    return v->priv;
+}
+
+/* The read ops (virt_list.c). */
+int vp_virt_real_list_pci_devices(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err);
+int vp_virt_real_list_net_devices(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err);
+int vp_virt_real_list_domains(vp_virt *v, vp_virt_domain **ret, size_t *ret_n, vp_error *err);
