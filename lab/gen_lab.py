@@ -1183,8 +1183,34 @@ def ip6_hex(a):
     return ipaddress.IPv6Address(a).packed.hex()
 
 
+def write_interrupts(host, t):
+    """/proc/interrupts as Linux 6.1 prints it with interrupt remapping on: legacy lines on
+    the IR-IO-APIC chip, MSI/MSI-X vectors on IR-PCI-MSI(X)-<bdf> (the "IR-" prefix comes
+    from dmar_msi_parent_ops in drivers/iommu/intel/irq_remapping.c)."""
+    cpus = 4
+    head = "           " + "".join("CPU%-8d" % c for c in range(cpus)).rstrip() + "\n"
+    rows = {0: ("IR-IO-APIC", "2-edge", "timer"), 9: ("IR-IO-APIC", "9-fasteoi", "acpi")}
+    for dev in host.sorted_devs():
+        drv = dev.driver or ""
+        if dev.msi_irqs:
+            msix = (dev.cfg.msix() or (False,))[0] if not dev.header_only else True
+            chip = ("IR-PCI-MSIX-" if msix else "IR-PCI-MSI-") + dev.addr
+            for n, irq in enumerate(dev.msi_irqs):
+                rows[irq] = (chip, "%d-edge" % n, drv)
+        elif dev.irq and drv:
+            chip, kind, names = rows.get(dev.irq, ("IR-IO-APIC", "%d-fasteoi" % dev.irq, ""))
+            rows[dev.irq] = (chip, kind, ", ".join(x for x in (names, drv) if x))
+    out = [head]
+    for irq in sorted(rows):
+        chip, kind, name = rows[irq]
+        out.append("%4d:%s %s %s   %s\n" % (irq, "".join("%11d" % 0 for _ in range(cpus)),
+                                           chip.ljust(12), kind.rjust(10), name))
+    t.file("proc/interrupts", "".join(out))
+
+
 def write_proc(host, t):
     h = host.h
+    write_interrupts(host, t)
     t.file("proc/cmdline", h["cmdline"] + "\n")
     t.file("proc/sys/kernel/osrelease", h["kernel"] + "\n")
     t.file("proc/sys/kernel/hostname", h["hostname"] + "\n")

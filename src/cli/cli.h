@@ -68,6 +68,12 @@ void vp_cli_print_command_help(FILE *f, const vp_command *cmd);
  * and the domain ledger from libvirt. Warnings about unreadable items go to stderr. */
 int vp_cli_load_host(vp_cli *cli, vp_host **ret, vp_error *err);
 
+/* The same, for commands that change a domain: with WRITE the connection is read-write and
+ * must succeed; the connection is handed over in *RET_VIRT (may be NULL when not wanted). */
+struct vp_virt;
+int vp_cli_load_host_full(vp_cli *cli, bool write, vp_host **ret, struct vp_virt **ret_virt,
+                          vp_error *err);
+
 /* The closing line of human inventory output: counts and where the facts came from. */
 void vp_cli_print_summary(const vp_host *h, const char *what);
 

@@ -15,8 +15,36 @@ warn_problems(const vp_host *h)
         fprintf(stderr, "vpass: warning: %s: %s\n", h->problems[i].what, h->problems[i].why);
 }
 
+/* True when facts read from this machine's files describe the connection's host: a local
+ * driver that manages this machine (not libvirt's test driver, which describes a fake host). */
+static bool
+virt_is_this_machine(const vp_virt *v)
+{
+    return v && v->local && !vp_startswith(v->uri, "test");
+}
+
+/* Facts from sysfs for a host whose devices came from libvirt: read the same machine's sysfs
+ * once and move each device's facts across by address. */
+static void
+enrich_from_sysfs(vp_host *h, const char *root)
+{
+    vp_autoptr(vp_host) local = vp_host_new();
+    vp_error ignored = {0};
+
+    if (vp_source_sysfs_load(local, root, &ignored) < 0)
+        return;
+    vp_host_finalize(local);
+    for (size_t i = 0; i < h->n_devices; i++) {
+        vp_device *d = h->devices[i];
+        vp_device *l = vp_host_find_device(local, &d->addr);
+
+        if (l && !d->facts)
+            d->facts = VP_STEAL(&l->facts);
+    }
+}
+
 int
-vp_cli_load_host(vp_cli *cli, vp_host **ret, vp_error *err)
+vp_cli_load_host_full(vp_cli *cli, bool write, vp_host **ret, vp_virt **ret_virt, vp_error *err)
 {
     vp_autoptr(vp_host) h = vp_host_new();
     vp_autoptr(vp_virt) v = NULL;
@@ -27,10 +55,10 @@ vp_cli_load_host(vp_cli *cli, vp_host **ret, vp_error *err)
     if (source == VP_SOURCE_AUTO && cli->root_given)
         source = VP_SOURCE_SYSFS;
 
-    if (vp_virt_open(cli->uri, true, &v, &conn_err) < 0) {
-        /* The sysfs source can stand alone: without a connection, ownership is unknown. An
-         * explicit -c that fails is still an error. */
-        if (source == VP_SOURCE_LIBVIRT || cli->uri) {
+    if (vp_virt_open(cli->uri, !write, &v, &conn_err) < 0) {
+        /* The sysfs source can stand alone for reading: ownership is then unknown. An
+         * explicit -c that fails, or a command that must change a domain, is an error. */
+        if (source == VP_SOURCE_LIBVIRT || cli->uri || write) {
             *err = conn_err;
             return -1;
         }
@@ -62,8 +90,17 @@ vp_cli_load_host(vp_cli *cli, vp_host **ret, vp_error *err)
     if (source == VP_SOURCE_LIBVIRT) {
         if (vp_source_libvirt_load(h, v, err) < 0)
             return -1;
+        /* On the host itself, sysfs adds what libvirt does not say (config space, resets,
+         * host use); remote, those facts stay unknown and the checks say "skipped". */
+        if (virt_is_this_machine(v)) {
+            enrich_from_sysfs(h, cli->root);
+            if (vp_source_host_facts_load(h, cli->root, err) < 0)
+                return -1;
+        }
     } else {
         if (vp_source_sysfs_load(h, cli->root, err) < 0)
+            return -1;
+        if (vp_source_host_facts_load(h, cli->root, err) < 0)
             return -1;
     }
     if (v) {
@@ -75,7 +112,15 @@ vp_cli_load_host(vp_cli *cli, vp_host **ret, vp_error *err)
     vp_host_finalize(h);
     warn_problems(h);
     *ret = VP_STEAL(&h);
+    if (ret_virt)
+        *ret_virt = VP_STEAL(&v);
     return 0;
+}
+
+int
+vp_cli_load_host(vp_cli *cli, vp_host **ret, vp_error *err)
+{
+    return vp_cli_load_host_full(cli, false, ret, NULL, err);
 }
 
 void

@@ -11,6 +11,7 @@ static const vp_command *const commands[] = {
     &vp_cmd_list,
     &vp_cmd_groups,
     &vp_cmd_show,
+    &vp_cmd_check,
 
 };
 

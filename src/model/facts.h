@@ -21,7 +21,7 @@ typedef enum {
     VP_PCIE_PCI_TO_PCIE = 0x8,
 } vp_pcie_type;
 
-/* ACS capability and control bits (PCIe Base Spec 7.7.8; same bit positions in both). */
+/* ACS capability and control bits (PCIe Base Spec 6.0, 7.7.11; same bit positions in both). */
 enum {
     VP_ACS_SV = 0x0001, /* Source Validation */
     VP_ACS_TB = 0x0002, /* Translation Blocking */

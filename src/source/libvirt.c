@@ -156,6 +156,7 @@ vp_source_ledger_load(vp_host *h, struct vp_virt *v, vp_error *err)
 {
     vp_virt_domain *list = NULL;
     size_t n_list = 0;
+    vp_error ignored = {0};
 
     if (check_ops(v, "domains", v && v->ops && v->ops->list_domains, err) < 0)
         return -1;
@@ -166,13 +167,20 @@ vp_source_ledger_load(vp_host *h, struct vp_virt *v, vp_error *err)
 
     for (size_t i = 0; i < n_list; i++) {
         const vp_virt_domain *d = &list[i];
+        const char *facts_xml;
+        vp_domain *dom;
 
         if (!d->name || !*d->name) {
             vp_host_add_problem(h, d->uuid ? d->uuid : "domain",
                                 "libvirt listed a domain without a name");
             continue;
         }
-        vp_host_add_domain(h, d->name, d->uuid, d->running, d->persistent);
+        dom = vp_host_add_domain(h, d->name, d->uuid, d->running, d->persistent);
+        /* Machine, firmware and MMIO window from the definition the next start uses (the
+         * persistent one), else the running one. A malformed one was reported just below. */
+        facts_xml = d->config_xml ? d->config_xml : d->live_xml;
+        if (facts_xml && vp_domxml_read_domain(dom, facts_xml, &ignored) < 0)
+            vp_error_clear(&ignored);
         if (d->running) {
             /* The running definition, then the one the next start will use. */
             add_definition(h, d, d->live_xml, true, false);

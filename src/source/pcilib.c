@@ -1,6 +1,7 @@
 /* libpci access, the only includer of <pci/pci.h>: error containment, device data, names. */
 #include "pcilib.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +22,8 @@ static const char *const ids_paths[] = {"/usr/share/misc/pci.ids", "/usr/share/h
 
 struct vp_pcilib {
     struct pci_access *acc;
-    char *sysfs_path;           /* ROOT/sys/bus/pci */
+    char *sysfs_path;           /* ROOT/sys/bus/pci; NULL for a dump */
+    char *dump_path;            /* the dump file; NULL for sysfs */
     jmp_buf jmp;                /* where pcilib_error() returns to, see guarded() */
     char msg[VP_ERROR_MSG_MAX]; /* libpci's last error message */
 };
@@ -93,29 +95,59 @@ set_param(struct pci_access *acc, const char *name, const char *value)
     pci_set_param(acc, (char *)name, (char *)value);
 }
 
-int
-vp_pcilib_open(const char *root, vp_pcilib **ret, vp_error *err)
+/* A pci_access with vpass's error handlers and names from the local pci.ids only (no DNS,
+ * no ~/.pciids-cache, no udev hwdb), for METHOD; never writeable. */
+static vp_pcilib *
+pcilib_new(int method)
 {
     vp_pcilib *pl = vp_malloc0(sizeof(*pl));
 
-    pl->sysfs_path = vp_path_join(root, "sys/bus/pci");
     pl->acc = pci_alloc();
     pl->acc->error = pcilib_error;
     pl->acc->warning = pcilib_silent;
     pl->acc->debug = pcilib_silent;
-    pl->acc->method = PCI_ACCESS_SYS_BUS_PCI;
+    pl->acc->method = method;
     pl->acc->writeable = 0;
-    /* Names from the local pci.ids only: no DNS, no ~/.pciids-cache, no udev hwdb. */
     pl->acc->id_lookup_mode = 0;
-    set_param(pl->acc, "sysfs.path", pl->sysfs_path);
     set_param(pl->acc, "hwdb.disable", "1");
     for (size_t i = 0; i < VP_ARRAY_SIZE(ids_paths); i++)
         if (access(ids_paths[i], R_OK) == 0) {
             pci_set_name_list_path(pl->acc, (char *)ids_paths[i], 0);
             break;
         }
+    return pl;
+}
+
+int
+vp_pcilib_open(const char *root, vp_pcilib **ret, vp_error *err)
+{
+    vp_pcilib *pl = pcilib_new(PCI_ACCESS_SYS_BUS_PCI);
+
+    pl->sysfs_path = vp_path_join(root, "sys/bus/pci");
+    set_param(pl->acc, "sysfs.path", pl->sysfs_path);
     if (guarded(pl, call_init, NULL) < 0) {
         vp_error_set(err, VP_E_SYSTEM, "libpci: cannot use %s: %s", pl->sysfs_path, pl->msg);
+        vp_pcilib_close(pl);
+        return -1;
+    }
+    *ret = pl;
+    return 0;
+}
+
+int
+vp_pcilib_open_dump(const char *file, vp_pcilib **ret, vp_error *err)
+{
+    vp_pcilib *pl;
+
+    /* libpci would say only "Cannot open": tell a missing file apart first. */
+    if (access(file, R_OK) < 0)
+        return vp_error_errno(err, errno, "%s: cannot read the dump", file);
+    pl = pcilib_new(PCI_ACCESS_DUMP);
+    pl->dump_path = vp_strdup(file);
+    set_param(pl->acc, "dump.name", pl->dump_path);
+    /* The dump backend parses the whole file in pci_init (lib/dump.c, dump_init). */
+    if (guarded(pl, call_init, NULL) < 0) {
+        vp_error_set(err, VP_E_DATA, "%s: libpci: %s", file, pl->msg);
         vp_pcilib_close(pl);
         return -1;
     }
@@ -131,6 +163,7 @@ vp_pcilib_close(vp_pcilib *pl)
     if (pl->acc)
         pci_cleanup(pl->acc);
     free(pl->sysfs_path);
+    free(pl->dump_path);
     free(pl);
 }
 
@@ -219,17 +252,19 @@ copy_caps(struct pci_dev *d, vp_pcilib_dev *f)
     }
 }
 
+/* Bases and types from D; sizes too when libpci knew them (SIZES: sysfs 'resource'). */
 static void
 copy_bars(struct pci_dev *d, vp_pcilib_dev *f)
 {
     bool have_flags = d->known_fields & PCI_FILL_IO_FLAGS;
+    bool have_sizes = d->known_fields & PCI_FILL_SIZES;
 
     for (size_t i = 0; i < 6; i++) {
         vp_pcilib_bar *b = &f->bars[i];
         pciaddr_t low = d->base_addr[i] & PCI_ADDR_FLAG_MASK;
 
         /* The kernel's IORESOURCE_* flags when libpci has them; else the BAR register's own
-         * low bits, which libpci keeps in base_addr (PCI Local Bus 3.0, 6.2.5.1). */
+         * low bits, which libpci keeps in base_addr (PCIe Base 6.0, 7.5.1.2.1). */
         if (have_flags) {
             b->io = d->flags[i] & PCI_IORESOURCE_IO;
             b->mem64 = d->flags[i] & PCI_IORESOURCE_MEM_64;
@@ -241,10 +276,52 @@ copy_bars(struct pci_dev *d, vp_pcilib_dev *f)
             b->prefetch = !b->io && (low & PCI_BASE_ADDRESS_MEM_PREFETCH);
         }
         b->base = d->base_addr[i] & (b->io ? PCI_ADDR_IO_MASK : PCI_ADDR_MEM_MASK);
-        b->size = d->size[i];
+        b->size = have_sizes ? d->size[i] : 0;
     }
-    f->rom_size = d->rom_size;
-    f->bars_known = true;
+    /* The ROM BAR's bit 0 is its enable bit (PCIe Base 6.0, 7.5.1.2.4); the address is 2 KiB
+     * aligned. */
+    if (d->known_fields & PCI_FILL_ROM_BASE)
+        f->rom_base = (uint64_t)d->rom_base_addr & ~(uint64_t)0x7ff;
+    f->rom_size = have_sizes ? d->rom_size : 0;
+    f->bases_known = true;
+    f->bars_known = have_sizes;
+}
+
+/* Config space as the dump backend holds it: its length is what the dump had (lib/dump.c
+ * fails a read past it), so read it 16 bytes (one dump line) at a time. */
+struct dump_config {
+    struct pci_dev *dev;
+    uint8_t *buf;
+    size_t len;
+};
+
+static void
+call_dump_config(vp_pcilib *pl, void *arg)
+{
+    struct dump_config *c = arg;
+
+    (void)pl;
+    while (c->len < CONFIG_MAX && pci_read_block(c->dev, (int)c->len, c->buf + c->len, 16))
+        c->len += 16;
+}
+
+/* Read DIR/config (sysfs) into RET: root sees 256 or 4096 bytes, anyone else 64
+ * (drivers/pci/pci-sysfs.c, pci_read_config), and libpci would silently read 0xff for the rest,
+ * so vpass reads it itself to learn its length. */
+static void
+read_sysfs_config(const char *dir, vp_pcilib_dev *ret)
+{
+    vp_autofree char *path = vp_path_join(dir, "config");
+    char *buf = NULL;
+    size_t len = 0;
+
+    if (vp_read_file(path, CONFIG_MAX, &buf, &len) == 0 && len > 0) {
+        ret->config = (uint8_t *)buf;
+        ret->config_len = len;
+        ret->config_complete = len >= VP_PCI_CONFIG_COMPLETE;
+    } else {
+        free(buf);
+    }
 }
 
 int
@@ -255,30 +332,31 @@ vp_pcilib_read(vp_pcilib *pl, const vp_pci_addr *addr, vp_pcilib_dev *ret, vp_er
     vp_autofree char *path = NULL;
     struct get_dev g = {.addr = addr};
     struct fill fill;
-    char *buf = NULL;
-    size_t len = 0;
     int r = 0;
 
     memset(ret, 0, sizeof(*ret));
     vp_pci_addr_format(addr, name);
-    dir = vp_asprintf("%s/devices/%s", pl->sysfs_path, name);
-
-    /* Read config ourselves to learn its length: root sees 256 or 4096 bytes, anyone else 64
-     * (drivers/pci/pci-sysfs.c, pci_read_config), and libpci would silently read 0xff for
-     * the rest. Handing the bytes to libpci as its cache also saves a pread per register. */
-    path = vp_path_join(dir, "config");
-    if (vp_read_file(path, CONFIG_MAX, &buf, &len) == 0 && len > 0) {
-        ret->config = (uint8_t *)buf;
-        ret->config_len = len;
-    } else {
-        free(buf);
+    if (pl->sysfs_path) {
+        dir = vp_asprintf("%s/devices/%s", pl->sysfs_path, name);
+        read_sysfs_config(dir, ret);
     }
-    ret->config_complete = ret->config_len >= VP_PCI_CONFIG_COMPLETE;
 
     if (addr->domain > INT_MAX)
         return vp_error_set(err, VP_E_DATA, "%s: PCI domain too large for libpci", name);
     if (guarded(pl, call_get_dev, &g) < 0)
         return vp_error_set(err, VP_E_DATA, "%s: libpci: %s", name, pl->msg);
+    if (pl->dump_path) {
+        struct dump_config c = {.dev = g.dev, .buf = vp_malloc0(CONFIG_MAX)};
+
+        if (guarded(pl, call_dump_config, &c) < 0 || c.len == 0) {
+            free(c.buf);
+        } else {
+            ret->config = c.buf;
+            ret->config_len = c.len;
+            ret->config_complete = c.len >= VP_PCI_CONFIG_COMPLETE;
+        }
+    }
+    /* Handing the bytes to libpci as its cache also saves a pread per register. */
     if (ret->config)
         pci_setup_cache(g.dev, ret->config, (int)ret->config_len);
 
@@ -291,15 +369,16 @@ vp_pcilib_read(vp_pcilib *pl, const vp_pci_addr *addr, vp_pcilib_dev *ret, vp_er
             copy_caps(g.dev, ret);
     }
 
-    /* libpci treats a missing 'resource' as fatal; for vpass it only means "sizes unknown". */
-    free(path);
-    path = vp_path_join(dir, "resource");
+    /* sysfs: libpci treats a missing 'resource' as fatal; for vpass it only means "sizes
+     * unknown". A dump: libpci decodes the BAR registers of the header it holds. */
     fill.flags = PCI_FILL_BASES | PCI_FILL_ROM_BASE | PCI_FILL_SIZES | PCI_FILL_IO_FLAGS;
-    if (access(path, F_OK) == 0) {
+    if (pl->sysfs_path)
+        path = vp_path_join(dir, "resource");
+    if (path ? access(path, F_OK) == 0 : ret->config_len >= 64) {
         if (guarded(pl, call_fill, &fill) < 0) {
             if (r == 0)
                 r = vp_error_set(err, VP_E_DATA, "%s: libpci: %s", name, pl->msg);
-        } else if (g.dev->known_fields & PCI_FILL_SIZES) {
+        } else if (g.dev->known_fields & (pl->sysfs_path ? PCI_FILL_SIZES : PCI_FILL_BASES)) {
             copy_bars(g.dev, ret);
         }
     }

@@ -23,6 +23,12 @@ int vp_nodedev_parse_net(const char *xml, char **ret_ifname, char **ret_parent, 
 int vp_domxml_add_assignments(vp_host *h, const char *domain, const char *xml, bool live,
                               bool config, vp_error *err);
 
+/* Fill D's definition fields (arch, machine, firmware, loader, the root controller's
+ * <pcihole64>, <cpu><maxphysaddr>) from domain XML XML and set d->xml_read. -1 with ERR
+ * (VP_E_DATA, naming D) for a document that is not a domain or a malformed value (pcihole64
+ * garbage, unknown unit, overflow, bad bits); D is then left unchanged. Pure: no I/O. */
+int vp_domxml_read_domain(vp_domain *d, const char *xml, vp_error *err);
+
 /* Fill H's devices from the node-device API of V (one list call, one XML per device). */
 int vp_source_libvirt_load(vp_host *h, struct vp_virt *v, vp_error *err);
 
@@ -33,3 +39,11 @@ int vp_source_ledger_load(vp_host *h, struct vp_virt *v, vp_error *err);
  * (sysfs.path = ROOT/sys/bus/pci) for names and capabilities. Missing ROOT/sys/bus/pci is an
  * error (VP_E_NOTFOUND); no iommu_groups is not (h->iommu_present stays false). */
 int vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err);
+
+/* Fill H->facts with the host-wide facts under ROOT ("/" or a fixture tree; NULL means "/"):
+ * /proc/cmdline, IOMMU units, interrupt remapping, VFIO modules, network interfaces with their
+ * masters, routes and addresses, and the PCI functions under mounts and swap. Read-only. A
+ * missing file leaves its fact unknown or empty; an unreadable or malformed one becomes a
+ * problem of H. IPv4 addresses come from netlink, so only when ROOT is this machine's "/".
+ * -1 with ERR only when ROOT itself cannot be resolved. Replaces earlier facts of H. */
+int vp_source_host_facts_load(vp_host *h, const char *root, vp_error *err);

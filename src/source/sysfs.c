@@ -13,6 +13,7 @@
 
 #include "../util/fs.h"
 #include "../util/str.h"
+#include "pcicaps.h"
 #include "pcilib.h"
 
 /* Registers read when sysfs has no attribute for them (PCIe Base 6.0, 7.5.3 and 9.3.3). */
@@ -404,6 +405,32 @@ read_netdevs(dev_ctx *c, char **names)
     vp_strv_sort(c->d->netdevs);
 }
 
+/* The config-space facts, plus what only sysfs tells: irq, reset_method and boot_vga
+ * (drivers/pci/pci-sysfs.c). Set for every device read, also with short or no config space. */
+static void
+read_facts(dev_ctx *c)
+{
+    vp_pci_facts *f = vp_malloc0(sizeof(*f));
+    uint64_t v;
+
+    vp_pcicaps_decode(&c->pci, f);
+    /* The kernel's IRQ for the device: its INTx line, or the first vector while MSI (not
+     * MSI-X) is on (drivers/pci/pci-sysfs.c, irq_show); 0 when none was assigned. */
+    if (attr_u64(c, "irq", UINT_MAX, &v) > 0) {
+        f->has_irq = true;
+        f->irq = (unsigned)v;
+    }
+    /* Linux >= 5.15 lists the reset methods it would use, in order ("flr bus"), and hides
+     * the file when there is none; older kernels have no file at all. */
+    attr_text(c, "reset_method", &f->reset_method);
+    /* Only VGA-class devices have boot_vga: 1 for the one firmware used as the console. */
+    if (attr_u64(c, "boot_vga", 1, &v) > 0) {
+        f->has_boot_vga = true;
+        f->boot_vga = v == 1;
+    }
+    c->d->facts = f;
+}
+
 static bool
 path_inside(const char *root, const char *path)
 {
@@ -461,6 +488,7 @@ load_device(scan *s, const entry *e)
     read_parent(&c);
     read_sriov(&c, names);
     read_netdevs(&c, names);
+    read_facts(&c);
 
     vp_pcilib_dev_clear(&c.pci);
     vp_strv_free(names);
@@ -532,6 +560,99 @@ have_groups(const char *path)
     return found;
 }
 
+/* Parse one reserved_regions line, "0x00000000fee00000 0x00000000feefffff msi"
+ * (drivers/iommu/iommu.c, iommu_group_show_resv_regions): 0, or -1 when malformed. */
+static int
+parse_region(char *line, uint64_t *ret_start, uint64_t *ret_end, const char **ret_type)
+{
+    char *save = NULL;
+    char *f[4];
+    size_t n = 0;
+
+    for (char *t = strtok_r(line, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+        if (n == VP_ARRAY_SIZE(f))
+            return -1;
+        f[n++] = t;
+    }
+    if (n != 3 || !vp_startswith(f[0], "0x") || !vp_startswith(f[1], "0x") ||
+        vp_parse_u64(f[0], 0, ret_start) < 0 || vp_parse_u64(f[1], 0, ret_end) < 0 ||
+        *ret_start > *ret_end)
+        return -1;
+    /* The kernel's names: direct, direct-relaxable, reserved, msi. A name added by a later
+     * kernel is kept as it is; the checks act on those they know. */
+    if (strspn(f[2], "abcdefghijklmnopqrstuvwxyz-") != strlen(f[2]))
+        return -1;
+    *ret_type = f[2];
+    return 0;
+}
+
+/* GROUP's reserved_regions (Linux >= 4.11; absent before: regions then stay unknown). A
+ * malformed line is a problem and leaves the group's regions unknown (not marked read), but
+ * the lines that did parse are kept: each is a real region. */
+static void
+read_group_regions(vp_host *h, const char *groups, const char *group, unsigned number)
+{
+    vp_autofree char *rel = vp_asprintf("%s/reserved_regions", group);
+    vp_autofree char *path = vp_path_join(groups, rel);
+    vp_autofree char *buf = NULL;
+    bool ok = true;
+    unsigned lineno = 0;
+    char *next;
+    int r;
+
+    r = vp_read_file(path, 1 << 20, &buf, NULL);
+    if (r == -ENOENT)
+        return;
+    if (r < 0) {
+        vp_host_add_problem(h, path, "cannot read: %s", strerror(-r));
+        return;
+    }
+    for (char *line = buf; line && *line; line = next) {
+        vp_autofree char *text = NULL;
+        uint64_t start, end;
+        const char *type;
+
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        if (!*vp_strstrip(line))
+            continue;
+        text = vp_strdup(line);
+        if (parse_region(line, &start, &end, &type) < 0) {
+            vp_host_add_problem(h, path,
+                                "line %u: malformed region '%.64s' (expected 'START END TYPE')",
+                                lineno, text);
+            ok = false;
+            continue;
+        }
+        vp_host_add_group_region(h, number, start, end, type);
+    }
+    if (ok)
+        vp_host_mark_group_regions_read(h, number);
+}
+
+/* Reserved regions of every group under GROUPS (ROOT/sys/kernel/iommu_groups). */
+static void
+read_regions(vp_host *h, const char *groups)
+{
+    char **names = NULL;
+    int r;
+
+    r = vp_list_dir(groups, &names);
+    if (r < 0) {
+        vp_host_add_problem(h, groups, "cannot list: %s", strerror(-r));
+        return;
+    }
+    for (size_t i = 0; names && names[i]; i++) {
+        unsigned n;
+
+        if (vp_parse_uint(names[i], &n) == 0)
+            read_group_regions(h, groups, names[i], n);
+    }
+    vp_strv_free(names);
+}
+
 int
 vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err)
 {
@@ -568,5 +689,7 @@ vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err)
         free(list[i].name);
     }
     free(list);
+    if (s.groups)
+        read_regions(h, groups);
     return 0;
 }

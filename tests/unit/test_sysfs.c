@@ -406,6 +406,7 @@ test_gpu_guest(void **state)
          .sta_width = 16},
     };
     vp_autoptr(vp_host) h = load(FIXTURE("gpu-guest"));
+    const vp_pci_facts *f;
 
     (void)state;
     assert_int_equal(h->n_devices, VP_ARRAY_SIZE(expect));
@@ -414,6 +415,30 @@ test_gpu_guest(void **state)
     assert_int_equal(h->n_problems, 0);
     assert_false(h->iommu_present);
     assert_int_equal(h->n_groups, 0);
+
+    /* Facts for every device: irq from sysfs, reset_method only where the snapshot has it
+     * (the H100), no boot_vga (no VGA-class device). */
+    for (size_t i = 0; i < h->n_devices; i++) {
+        f = h->devices[i]->facts;
+        assert_non_null(f);
+        assert_true(f->has_irq);
+        assert_false(f->has_boot_vga);
+        if (h->devices[i]->addr.slot == 6) {
+            assert_int_equal(f->irq, 41);
+            assert_string_equal(f->reset_method, "flr");
+            assert_int_equal(f->config_len, 4096);
+            assert_int_equal(f->pcie_type, VP_PCIE_ENDPOINT);
+        } else {
+            assert_int_equal(f->irq, 0);
+            assert_null(f->reset_method);
+            /* The host bridge has extended config space, the virtio devices do not. */
+            assert_int_equal(f->config_len, h->devices[i]->addr.slot == 0 ? 4096 : 256);
+        }
+    }
+    f = vp_host_find_device(h, &(vp_pci_addr){0, 0, 6, 0})->facts;
+    assert_int_equal(f->bars[2].size, 128 * GIB);
+    assert_true(f->bars[2].is_64);
+    assert_true(f->bars[2].prefetchable);
 }
 
 static void
@@ -651,6 +676,34 @@ test_sriov_host(void **state)
                             "driver: link to ../../../bus/pci/drivers/gone "
                             "leads nowhere"));
     assert_true(has_problem(h, "0000:00:05.0", "vendor: malformed value 'garbage'"));
+
+    /* Reserved regions: group 6 holds an RMRR ("direct") besides the interrupt range. */
+    g = vp_host_find_group(h, 6);
+    assert_non_null(g);
+    assert_true(g->regions_read);
+    assert_int_equal(g->n_regions, 2);
+    assert_int_equal(g->regions[0].start, 0x7b800000);
+    assert_int_equal(g->regions[0].end, 0x7f7fffff);
+    assert_string_equal(g->regions[0].type, "direct");
+    assert_int_equal(g->regions[1].start, 0xfee00000);
+    assert_int_equal(g->regions[1].end, 0xfeefffff);
+    assert_string_equal(g->regions[1].type, "msi");
+    g = vp_host_find_group(h, 2);
+    assert_true(g->regions_read);
+    assert_int_equal(g->n_regions, 1);
+    assert_string_equal(g->regions[0].type, "msi");
+    /* Group 7 has no file (Linux < 4.11): unknown, not "none". */
+    g = vp_host_find_group(h, 7);
+    assert_false(g->regions_read);
+    assert_int_equal(g->n_regions, 0);
+
+    /* Facts for every device, the VFs and the device with a broken vendor included. */
+    for (size_t i = 0; i < h->n_devices; i++)
+        assert_non_null(h->devices[i]->facts);
+    d = vp_host_find_device(h, &(vp_pci_addr){0, 0, 6, 0});
+    assert_string_equal(d->facts->reset_method, "flr");
+    assert_int_equal(d->facts->irq, 41);
+    assert_true(d->facts->flr);
 }
 
 /* ---- libpci facts ---- */
@@ -942,6 +995,147 @@ test_edge_cases(void **state)
     tree_free(root);
 }
 
+/* sysfs-only facts (irq, reset_method, boot_vga) and reserved regions, in a tree made here. */
+static void
+test_facts_and_regions(void **state)
+{
+    char *root = tree_new();
+    vp_host *h;
+    vp_device *d;
+    const vp_group *g;
+    uint8_t cfg[4096];
+
+    (void)state;
+    /* The boot VGA device: every sysfs fact, but no config file (facts still set). */
+    {
+        vp_autofree char *dev =
+            add_dev(root, "pci0000:00", "0000:00:02.0", "0x8086", "0x3e92", "0x030000");
+
+        put_at(root, dev, "boot_vga", "1\n");
+        put_at(root, dev, "irq", "16\n");
+        put_at(root, dev, "reset_method", "flr bus\n");
+        link_at(root, dev, "iommu_group", "../../../kernel/iommu_groups/1");
+    }
+    /* A second VGA device, not the boot one; 64 bytes of config (a non-root reader). */
+    {
+        vp_autofree char *dev =
+            add_dev(root, "pci0000:00", "0000:00:03.0", "0x10de", "0x0a65", "0x030000");
+        vp_autofree char *rel = vp_asprintf("%s/config", dev);
+
+        make_config(cfg, 0x10de, 0x0a65, 0x030000, 0x80);
+        cfg[0x3d] = 1;
+        put(root, rel, cfg, 64);
+        put_at(root, dev, "boot_vga", "0\n");
+        put_at(root, dev, "irq", "0\n");
+        link_at(root, dev, "iommu_group", "../../../kernel/iommu_groups/2");
+    }
+    /* Malformed attributes: problems, the facts still set. */
+    {
+        vp_autofree char *dev =
+            add_dev(root, "pci0000:00", "0000:00:04.0", "0x8086", "0x1533", "0x020000");
+
+        put_at(root, dev, "irq", "sixteen\n");
+        put_at(root, dev, "boot_vga", "2\n");
+        link_at(root, dev, "iommu_group", "../../../kernel/iommu_groups/3");
+    }
+    /* Group 1: a malformed line among good ones; group 2: empty (no region); group 3: a type
+     * this vpass does not know; group 9: no device (dropped); "x": not a group. */
+    put_str(root, "sys/kernel/iommu_groups/1/reserved_regions",
+            "0x000000007b800000 0x000000007f7fffff direct\n"
+            "0xfee00000 feefffff msi\n"
+            "\n"
+            "0x00000000fee00000 0x00000000feefffff msi\n");
+    put_str(root, "sys/kernel/iommu_groups/2/reserved_regions", "");
+    put_str(root, "sys/kernel/iommu_groups/3/reserved_regions",
+            "0x0000000000000000 0x0000000000ffffff direct-relaxable\n"
+            "0x00000000fee00000 0x00000000feefffff future-kind\n");
+    put_str(root, "sys/kernel/iommu_groups/9/reserved_regions",
+            "0x00000000fee00000 0x00000000feefffff msi\n");
+    put_str(root, "sys/kernel/iommu_groups/x/reserved_regions", "garbage\n");
+
+    h = load(root);
+    assert_int_equal(h->n_devices, 3);
+
+    d = vp_host_find_device(h, &(vp_pci_addr){0, 0, 2, 0});
+    assert_non_null(d->facts);
+    assert_true(d->facts->has_boot_vga);
+    assert_true(d->facts->boot_vga);
+    assert_true(d->facts->has_irq);
+    assert_int_equal(d->facts->irq, 16);
+    assert_string_equal(d->facts->reset_method, "flr bus");
+    assert_int_equal(d->facts->config_len, 0);
+    assert_int_equal(d->facts->pcie_type, VP_PCIE_NONE);
+
+    d = vp_host_find_device(h, &(vp_pci_addr){0, 0, 3, 0});
+    assert_true(d->facts->has_boot_vga);
+    assert_false(d->facts->boot_vga);
+    assert_true(d->facts->has_irq);
+    assert_int_equal(d->facts->irq, 0);
+    assert_null(d->facts->reset_method);
+    assert_int_equal(d->facts->config_len, 64);
+    assert_true(d->facts->multifunction);
+    assert_int_equal(d->facts->interrupt_pin, 1);
+    assert_false(d->facts->bars[0].present); /* no 'resource': sizes unknown */
+
+    d = vp_host_find_device(h, &(vp_pci_addr){0, 0, 4, 0});
+    assert_non_null(d->facts);
+    assert_false(d->facts->has_irq);
+    assert_false(d->facts->has_boot_vga);
+
+    g = vp_host_find_group(h, 1);
+    assert_false(g->regions_read); /* a line could not be read: the list may be incomplete */
+    assert_int_equal(g->n_regions, 2);
+    assert_string_equal(g->regions[0].type, "direct");
+    assert_string_equal(g->regions[1].type, "msi");
+    g = vp_host_find_group(h, 2);
+    assert_true(g->regions_read);
+    assert_int_equal(g->n_regions, 0);
+    g = vp_host_find_group(h, 3);
+    assert_true(g->regions_read);
+    assert_int_equal(g->n_regions, 2);
+    assert_string_equal(g->regions[0].type, "direct-relaxable");
+    assert_int_equal(g->regions[0].start, 0);
+    assert_int_equal(g->regions[0].end, 0xffffff);
+    assert_string_equal(g->regions[1].type, "future-kind");
+    assert_null(vp_host_find_group(h, 9));
+
+    assert_int_equal(h->n_problems, 3);
+    assert_true(has_problem(h, "0000:00:04.0", "irq: malformed value 'sixteen'"));
+    assert_true(has_problem(h, "0000:00:04.0", "boot_vga: malformed value '2'"));
+    assert_true(has_problem(h, "/sys/kernel/iommu_groups/1/reserved_regions",
+                            "line 2: malformed region '0xfee00000 feefffff msi' (expected "
+                            "'START END TYPE')"));
+    vp_host_free(h);
+
+    /* Malformed lines of every kind; none crashes, each is one problem. */
+    {
+        static const char *const bad[] = {
+            "0x1000",                          /* too few fields */
+            "0x1000 0x1fff msi extra",         /* too many */
+            "4096 0x1fff msi",                 /* not hex */
+            "0x2000 0x1fff msi",               /* start after end */
+            "0x1000 0x1fff MSI",               /* not a kernel type name */
+            "0x1000 0x1fffffffffffffffff msi", /* out of range */
+            "0x 0x1fff msi",
+        };
+        vp_autofree char *text = NULL;
+        char **lines = NULL;
+
+        for (size_t i = 0; i < VP_ARRAY_SIZE(bad); i++)
+            vp_strv_push(&lines, bad[i]);
+        text = vp_strv_join(lines, "\n", "");
+        vp_strv_free(lines);
+        put_str(root, "sys/kernel/iommu_groups/2/reserved_regions", text);
+        h = load(root);
+        assert_int_equal(h->n_problems, 3 + VP_ARRAY_SIZE(bad));
+        g = vp_host_find_group(h, 2);
+        assert_false(g->regions_read);
+        assert_int_equal(g->n_regions, 0);
+        vp_host_free(h);
+    }
+    tree_free(root);
+}
+
 /* A root deeper than libpci's 1024-byte path buffer makes libpci call error() ("File name too
  * long") for each device: without the guard the process would exit. Every device is still
  * listed, with a problem each, and the BARs unknown. */
@@ -1207,11 +1401,17 @@ test_real_sys_default_route(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_gpu_guest),    cmocka_unit_test(test_virtio_guest),
-    cmocka_unit_test(test_sriov_host),   cmocka_unit_test(test_pcilib_h100),
-    cmocka_unit_test(test_edge_cases),   cmocka_unit_test(test_libpci_error_contained),
-    cmocka_unit_test(test_missing_root), cmocka_unit_test(test_scale),
-    cmocka_unit_test(test_real_sys),     cmocka_unit_test(test_real_sys_default_route),
+    cmocka_unit_test(test_gpu_guest),
+    cmocka_unit_test(test_virtio_guest),
+    cmocka_unit_test(test_sriov_host),
+    cmocka_unit_test(test_pcilib_h100),
+    cmocka_unit_test(test_edge_cases),
+    cmocka_unit_test(test_facts_and_regions),
+    cmocka_unit_test(test_libpci_error_contained),
+    cmocka_unit_test(test_missing_root),
+    cmocka_unit_test(test_scale),
+    cmocka_unit_test(test_real_sys),
+    cmocka_unit_test(test_real_sys_default_route),
 };
 
 int
