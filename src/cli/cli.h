@@ -99,3 +99,6 @@ extern const vp_command vp_cmd_list;
 extern const vp_command vp_cmd_groups;
 extern const vp_command vp_cmd_show;
 extern const vp_command vp_cmd_check;
+extern const vp_command vp_cmd_attach;
+extern const vp_command vp_cmd_detach;
+extern const vp_command vp_cmd_xml;

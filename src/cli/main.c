@@ -12,6 +12,9 @@ static const vp_command *const commands[] = {
     &vp_cmd_groups,
     &vp_cmd_show,
     &vp_cmd_check,
+    &vp_cmd_xml,
+    &vp_cmd_attach,
+    &vp_cmd_detach,
 
 };
 

@@ -80,7 +80,32 @@ static const vp_virt_ops real_ops = {
     .list_net_devices = vp_virt_real_list_net_devices,
     .list_domains = vp_virt_real_list_domains,
     .close = real_close,
+    .get_domain_xml = vp_virt_real_get_domain_xml,
+    .domain_state = vp_virt_real_domain_state,
+    .attach_device = vp_virt_real_attach_device,
+    .detach_device = vp_virt_real_detach_device,
+    .define_xml = vp_virt_real_define_xml,
+    .set_metadata = vp_virt_real_set_metadata,
+    .nodedev_detach = vp_virt_real_nodedev_detach,
+    .nodedev_reattach = vp_virt_real_nodedev_reattach,
 };
+
+/* A driver embedded in this process (qemu:///embed?root=DIR) refuses to open without an event
+ * loop implementation ("An event loop implementation must be registered"), as virsh registers
+ * one. The change ops never wait on events, so nobody needs to run the loop. Process-wide,
+ * once. */
+static void
+register_event_loop_for(const char *uri)
+{
+    static bool registered;
+
+    if (!uri)
+        uri = getenv("LIBVIRT_DEFAULT_URI");
+    if (registered || !uri || !strstr(uri, ":///embed"))
+        return;
+    if (virEventRegisterDefaultImpl() == 0)
+        registered = true;
+}
 
 int
 vp_virt_open(const char *uri, bool readonly, vp_virt **ret, vp_error *err)
@@ -90,6 +115,7 @@ vp_virt_open(const char *uri, bool readonly, vp_virt **ret, vp_error *err)
     char *actual;
 
     virSetErrorFunc(NULL, silent_error_handler);
+    register_event_loop_for(uri);
     c = readonly ? virConnectOpenReadOnly(uri) : virConnectOpen(uri);
     if (!c) {
         vp_error_set(err, VP_E_CONNECT, "%s: cannot connect to libvirt: %s",

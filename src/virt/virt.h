@@ -61,7 +61,48 @@ typedef struct {
     /* Every domain, running and defined, with live and persistent XML. */
     int (*list_domains)(vp_virt *v, vp_virt_domain **ret, size_t *ret_n, vp_error *err);
     void (*close)(vp_virt *v);
+
+    /* The change ops (virt_change.c); src/apply calls them, tests wrap them to inject faults.
+     * DOMAIN and NODEDEV are names ("vm1", "pci_0000_18_00_1"). AFFECT is VP_VIRT_AFFECT_*
+     * bits, the same values as plan.h's VP_AFFECT_*: 0 is libvirt's "current" (live when
+     * running, else the persistent definition). Errors name the domain or device first:
+     * VP_E_NOTFOUND for an unknown domain, node device or (detach) a device the definition
+     * lacks; VP_E_UNSUPPORTED when this is impossible here (--config on a transient domain,
+     * --live on a shut-off one, a driver without the API); VP_E_SYSTEM with libvirt's message
+     * otherwise. */
+
+    /* DOMAIN's XML (allocated): the persistent definition when INACTIVE, else the current one;
+     * with secrets (VIR_DOMAIN_XML_SECURE) on a read-write connection, so that a definition
+     * written back keeps its passwords. */
+    int (*get_domain_xml)(vp_virt *v, const char *domain, bool inactive, char **ret_xml,
+                          vp_error *err);
+    /* Whether DOMAIN is running and whether it has a persistent definition. */
+    int (*domain_state)(vp_virt *v, const char *domain, bool *ret_running, bool *ret_persistent,
+                        vp_error *err);
+    /* virDomainAttachDeviceFlags / virDomainDetachDeviceFlags of one device's XML. */
+    int (*attach_device)(vp_virt *v, const char *domain, const char *xml, unsigned affect,
+                         vp_error *err);
+    int (*detach_device)(vp_virt *v, const char *domain, const char *xml, unsigned affect,
+                         vp_error *err);
+    /* Define (create or replace) a persistent domain from XML, validated against the schema. */
+    int (*define_xml)(vp_virt *v, const char *xml, vp_error *err);
+    /* Set DOMAIN's <metadata> element of namespace NS_URI to XML (written with PREFIX); a NULL
+     * XML removes it (removing an absent element succeeds). XML is plain, without namespace
+     * declarations: libvirt puts it in NS_URI itself and refuses a root element that declares
+     * PREFIX already ("failed to create a new XML namespace"). Removing the last element
+     * leaves an empty <metadata/> in the definition. */
+    int (*set_metadata)(vp_virt *v, const char *domain, const char *xml, const char *ns_uri,
+                        const char *prefix, unsigned affect, vp_error *err);
+    /* Unbind node device NODEDEV from its host driver and bind it to DRIVER ("vfio"). */
+    int (*nodedev_detach)(vp_virt *v, const char *nodedev, const char *driver, vp_error *err);
+    /* Give node device NODEDEV back to its host driver. */
+    int (*nodedev_reattach)(vp_virt *v, const char *nodedev, vp_error *err);
 } vp_virt_ops;
+
+/* AFFECT bits of the change ops (equal to VP_AFFECT_* of src/plan/plan.h). */
+#define VP_VIRT_AFFECT_CURRENT 0u
+#define VP_VIRT_AFFECT_LIVE 1u
+#define VP_VIRT_AFFECT_CONFIG 2u
 
 struct vp_virt {
     const vp_virt_ops *ops;
