@@ -178,9 +178,8 @@ vp_check_dev_config(const vp_check_ctx *c, const vp_device *d, vp_findings *out)
     }
     if (!vp_check_config_complete(d))
         vp_findings_add(out, "config-unavailable", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str,
-                        false, "run vpass as root",
-                        "%s: only %u bytes of config space readable (not root): capabilities "
-                        "unknown, their checks skipped",
+                        false, "run vpass as root (a non-root reader sees only 64 bytes)",
+                        "%s: only %u bytes of config space readable: capabilities unknown, their checks skipped",
                         d->addr_str, d->facts->config_len);
 }
 

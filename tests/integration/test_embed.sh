@@ -15,7 +15,7 @@ fi
 # ---- Part 1: the lab's domains in the embedded driver ----
 
 mkdir -p "$TMP/domains"
-names=$(python3 "$(dirname "$0")/embed_lab.py" "$VPASS_LAB/host.xml" "$TMP/domains")
+names=$(python3 "$VPASS_LAB_SOURCE/embed_lab.py" "$VPASS_LAB/host.xml" "$TMP/domains")
 for n in $names; do
   if embed_define "$TMP/domains/$n.xml"; then ok; else fail "define the lab's $n in the embedded driver"; fi
 done

@@ -874,7 +874,7 @@ test_device_config_unavailable(void **state)
         d->facts->rom_size = 64 * KiB;
         run(h, SEL("0000:01:00.1"), -1, NULL, &f);
         expect(&f, "config-unavailable", "0000:01:00.1", VP_SEV_INFO, VP_SUBJECT_DEVICE,
-               "only 64 bytes", "not root", "run vpass as root");
+               "only 64 bytes", "capabilities unknown", "run vpass as root");
         refute(&f, "intx-only", NULL);
         refute(&f, "no-reset", NULL);
         refute(&f, "reset-ok", NULL);

@@ -4,7 +4,7 @@ QEMU driver (qemu:///embed?root=DIR) can define: type='qemu' (TCG: no /dev/kvm n
 test-driver namespace or run state (an embedded domain is defined shut off), the rest as the
 lab describes it (vm1 q35+SeaBIOS, vm2 i440fx+SeaBIOS, gpuvm q35+OVMF, ...).
 
-usage: embed_lab.py LAB/host.xml OUTDIR   -> OUTDIR/<name>.xml, names on stdout
+usage: lab/embed_lab.py LAB/host.xml OUTDIR   -> OUTDIR/<name>.xml, names on stdout
 """
 import re
 import sys
