@@ -138,30 +138,6 @@ vp_plan_remove_node(xmlNode *node)
     xmlFreeNode(node);
 }
 
-/* The libvirt rules of domxml.c: mode='subsystem' (the default) and type='pci'. */
-static bool
-is_pci_hostdev(const xmlNode *dev)
-{
-    vp_autofree char *mode = vp_xml_prop(dev, "mode");
-    vp_autofree char *type = vp_xml_prop(dev, "type");
-
-    return (!mode || vp_streq(mode, "subsystem")) && vp_streq(type, "pci");
-}
-
-static bool
-is_pci_hostdev_interface(const xmlNode *dev)
-{
-    vp_autofree char *type = vp_xml_prop(dev, "type");
-    vp_autofree char *addr_type = NULL;
-    xmlNode *addr;
-
-    if (!vp_streq(type, "hostdev"))
-        return false;
-    addr = vp_xml_child(vp_xml_child(dev, "source"), "address");
-    addr_type = addr ? vp_xml_prop(addr, "type") : NULL;
-    return !addr_type || vp_streq(addr_type, "pci");
-}
-
 size_t
 vp_plan_find_held(xmlNode *domain_root, vp_held **ret)
 {
@@ -177,9 +153,9 @@ vp_plan_find_held(xmlNode *domain_root, vp_held **ret)
             vp_pci_addr a;
             vp_autofree char *managed = NULL;
 
-            if (vp_xml_is(dev, "hostdev") && is_pci_hostdev(dev))
+            if (vp_xml_is(dev, "hostdev") && vp_xml_is_pci_hostdev(dev))
                 kind = VP_USE_HOSTDEV;
-            else if (vp_xml_is(dev, "interface") && is_pci_hostdev_interface(dev))
+            else if (vp_xml_is(dev, "interface") && vp_xml_is_pci_hostdev_interface(dev))
                 kind = VP_USE_INTERFACE;
             else
                 continue;

@@ -42,32 +42,6 @@ is_managed(const xmlNode *dev)
     return vp_streq(managed, "yes");
 }
 
-/* A PCI <hostdev>: mode='subsystem' (libvirt's default when absent) and type='pci'. USB,
- * SCSI, SCSI-host, mdev and capabilities-mode hostdevs hold no whole PCI function. */
-static bool
-is_pci_hostdev(const xmlNode *dev)
-{
-    vp_autofree char *mode = vp_xml_prop(dev, "mode");
-    vp_autofree char *type = vp_xml_prop(dev, "type");
-
-    return (!mode || vp_streq(mode, "subsystem")) && vp_streq(type, "pci");
-}
-
-/* An <interface type='hostdev'> whose source is a PCI function (a USB NIC has type='usb'). */
-static bool
-is_pci_hostdev_interface(const xmlNode *dev)
-{
-    vp_autofree char *type = vp_xml_prop(dev, "type");
-    xmlNode *addr;
-    vp_autofree char *addr_type = NULL;
-
-    if (!vp_streq(type, "hostdev"))
-        return false;
-    addr = vp_xml_child(vp_xml_child(dev, "source"), "address");
-    addr_type = addr ? vp_xml_prop(addr, "type") : NULL;
-    return !addr_type || vp_streq(addr_type, "pci");
-}
-
 int
 vp_domxml_add_assignments(vp_host *h, const char *domain, const char *xml, bool live, bool config,
                           vp_error *err)
@@ -95,10 +69,10 @@ vp_domxml_add_assignments(vp_host *h, const char *domain, const char *xml, bool 
             vp_pci_addr addr;
             vp_error why = {0};
 
-            if (vp_xml_is(dev, "hostdev") && is_pci_hostdev(dev)) {
+            if (vp_xml_is(dev, "hostdev") && vp_xml_is_pci_hostdev(dev)) {
                 kind = VP_USE_HOSTDEV;
                 nth = ++n_hostdev;
-            } else if (vp_xml_is(dev, "interface") && is_pci_hostdev_interface(dev)) {
+            } else if (vp_xml_is(dev, "interface") && vp_xml_is_pci_hostdev_interface(dev)) {
                 kind = VP_USE_INTERFACE;
                 nth = ++n_interface;
             } else {

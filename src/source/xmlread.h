@@ -204,3 +204,29 @@ vp_xml_pci_address(const xmlNode *node, vp_pci_addr *ret, vp_error *err)
     ret->func = (uint8_t)func;
     return 0;
 }
+
+/* A PCI <hostdev>: mode='subsystem' (libvirt's default when absent) and type='pci'. USB,
+ * SCSI, SCSI-host, mdev and capabilities-mode hostdevs hold no whole PCI function. */
+static inline bool
+vp_xml_is_pci_hostdev(const xmlNode *dev)
+{
+    vp_autofree char *mode = vp_xml_prop(dev, "mode");
+    vp_autofree char *type = vp_xml_prop(dev, "type");
+
+    return (!mode || vp_streq(mode, "subsystem")) && vp_streq(type, "pci");
+}
+
+/* An <interface type='hostdev'> whose source is a PCI function (a USB NIC has type='usb'). */
+static inline bool
+vp_xml_is_pci_hostdev_interface(const xmlNode *dev)
+{
+    vp_autofree char *type = vp_xml_prop(dev, "type");
+    vp_autofree char *addr_type = NULL;
+    xmlNode *addr;
+
+    if (!vp_streq(type, "hostdev"))
+        return false;
+    addr = vp_xml_child(vp_xml_child(dev, "source"), "address");
+    addr_type = addr ? vp_xml_prop(addr, "type") : NULL;
+    return !addr_type || vp_streq(addr_type, "pci");
+}
