@@ -9,6 +9,9 @@ packages=(
   # the embedded QEMU driver (qemu:///embed?root=DIR) of the apply tests, and OVMF for the
   # lab's UEFI guest; adduser creates the user the QEMU driver insists on (below)
   libvirt-daemon-driver-qemu qemu-system-x86 ovmf adduser
+  # the VFIO lab (docs/vfio-lab.md): depmod/modprobe for the downloaded kernel's modules, cpio
+  # for its initramfs, xz to unpack the kernel for a direct (PVH) boot
+  kmod cpio xz-utils
 )
 
 missing=()

@@ -37,6 +37,18 @@ vp_check_host_remote(const vp_check_ctx *c, vp_findings *out)
                     c->h->uri ? " (" : "", c->h->uri ? c->h->uri : "", c->h->uri ? ")" : "");
 }
 
+/* True when CMDLINE holds the whole word WORD ("intel_iommu=on"). */
+static bool
+cmdline_has(const char *cmdline, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (const char *p = cmdline; p && (p = strstr(p, word)); p += n)
+        if ((p == cmdline || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
+            return true;
+    return false;
+}
+
 void
 vp_check_host_iommu(const vp_check_ctx *c, vp_findings *out)
 {
@@ -64,6 +76,11 @@ vp_check_host_iommu(const vp_check_ctx *c, vp_findings *out)
               "or amd_iommu=on (and iommu=pt) to the kernel command line, and reboot";
         break;
     }
+    /* Asked for on the command line, yet absent: the firmware (or the machine) is the cause. */
+    if (cmdline_has(f->cmdline, "intel_iommu=on") || cmdline_has(f->cmdline, "amd_iommu=on"))
+        fix = "the kernel command line already asks for the IOMMU: enable VT-d (Intel) or "
+              "AMD-Vi (AMD) in the firmware setup, or the machine has none; see "
+              "'dmesg | grep -e DMAR -e IOMMU'";
     units = vp_strv_join(f->iommu_units, ", ", "");
     if (!f->read)
         vp_findings_add(out, "iommu-off", VP_SEV_BLOCK, VP_SUBJECT_HOST, "host", false, fix,

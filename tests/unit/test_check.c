@@ -420,6 +420,20 @@ test_host_iommu_off(void **state)
         expect(&f, "iommu-off", "host", VP_SEV_BLOCK, VP_SUBJECT_HOST, "intel_iommu=on",
                "amd_iommu=on");
     }
+    {
+        /* Asked for on the command line, none came up (the VFIO lab's no-IOMMU guest): the fix
+         * points at the firmware, not at the command line. */
+        vp_autoptr(vp_host) h = local_host();
+
+        free(h->facts.cmdline);
+        h->facts.cmdline = vp_strdup("console=ttyS0 intel_iommu=on panic=-1");
+        vp_strv_free(h->facts.iommu_units);
+        h->facts.iommu_units = NULL;
+        run(h, NONE, -1, NULL, &f);
+        expect(&f, "iommu-off", "host", VP_SEV_BLOCK, VP_SUBJECT_HOST, "no IOMMU groups",
+               "already asks for the IOMMU", "firmware");
+        assert_null(strstr(f.items[0].fix, "add intel_iommu=on"));
+    }
     vp_findings_clear(&f);
 }
 

@@ -600,6 +600,17 @@ test_missing(void **state)
     assert_int_equal(h->facts.n_mounts, 0);
     assert_int_equal(h->n_problems, 0);
 
+    /* An empty /proc/net/route (a kernel with no IPv4 table yet prints not even the header):
+     * no routes, and no problem. */
+    {
+        vp_autoptr(vp_host) h3 = vp_host_new();
+
+        put(root, "proc/net/route", "");
+        assert_int_equal(vp_source_host_facts_load(h3, root, &err), 0);
+        assert_int_equal(h3->n_problems, 0);
+        assert_int_equal(h3->facts.n_netifs, 0);
+    }
+
     /* Reloading replaces the facts (no duplicates, nothing leaked). */
     put(root, "proc/cmdline", "quiet\n");
     put(root, "proc/net/route",
