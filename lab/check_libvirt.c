@@ -16,7 +16,8 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-static int write_file(const char *dir, const char *sub, const char *name, const char *text)
+static int
+write_file(const char *dir, const char *sub, const char *name, const char *text)
 {
     char path[4096];
     FILE *f;
@@ -32,13 +33,15 @@ static int write_file(const char *dir, const char *sub, const char *name, const 
     return fclose(f);
 }
 
-static void quiet(void *opaque, virErrorPtr err)
+static void
+quiet(void *opaque, virErrorPtr err)
 {
     (void)opaque;
     (void)err;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     char uri[4200];
     virConnectPtr conn;
@@ -117,7 +120,9 @@ int main(int argc, char **argv)
         if (st == VIR_DOMAIN_RUNNING)
             running++;
         fprintf(states, "%s %s\n", name,
-                st == VIR_DOMAIN_RUNNING ? "running" : st == VIR_DOMAIN_SHUTOFF ? "shutoff" : "other");
+                st == VIR_DOMAIN_RUNNING   ? "running"
+                : st == VIR_DOMAIN_SHUTOFF ? "shutoff"
+                                           : "other");
         free(xml);
         virDomainFree(doms[i]);
     }
@@ -125,7 +130,7 @@ int main(int argc, char **argv)
     fclose(states);
     virConnectClose(conn);
 
-    printf("check_libvirt: %d node devices (%d PCI, %d net), %d domains (%d running)\n",
-           nall, npci, nnet, ndom, running);
+    printf("check_libvirt: %d node devices (%d PCI, %d net), %d domains (%d running)\n", nall, npci,
+           nnet, ndom, running);
     return bad ? 1 : 0;
 }

@@ -104,8 +104,8 @@ vp_lock_acquire_timeout(const char *root, unsigned timeout_ms, vp_lock **ret, vp
             else
                 vp_error_set(err, VP_E_SYSTEM, "another vpass holds %s", path);
             err->errnum = EWOULDBLOCK;
-            return vp_error_hint(err, "wait for it to finish; a vpass that is gone releases "
-                                      "the lock by itself");
+            return vp_error_hint(
+                err, "wait for it to finish; a vpass that is gone releases the lock by itself");
         }
         sleep_ms(RETRY_MS);
     }

@@ -135,11 +135,10 @@ vp_check_dev_owned(const vp_check_ctx *c, const vp_device *d, vp_findings *out)
     if (!owners)
         return;
     /* Two domains holding one function: the second fails to start, or both fight over it. */
-    vp_findings_add(out, "owned-by-other-domain", VP_SEV_BLOCK, VP_SUBJECT_DEVICE, d->addr_str,
-                    false,
-                    "remove it from that domain's definition first (virsh detach-device "
-                    "--config), or choose another device",
-                    "%s: held by %s", d->addr_str, owners);
+    vp_findings_add(
+        out, "owned-by-other-domain", VP_SEV_BLOCK, VP_SUBJECT_DEVICE, d->addr_str, false,
+        "remove it from that domain's definition first (virsh detach-device --config), or choose another device",
+        "%s: held by %s", d->addr_str, owners);
 }
 
 void
@@ -148,11 +147,11 @@ vp_check_dev_bridge(const vp_check_ctx *c, const vp_device *d, vp_findings *out)
     (void)c;
     if (!d->is_bridge)
         return;
-    vp_findings_add(out, "bridge-selected", VP_SEV_BLOCK, VP_SUBJECT_DEVICE, d->addr_str, false,
-                    "select the endpoint(s) behind it instead",
-                    "%s: is a PCI bridge: bridges stay with the host, only endpoints can be "
-                    "assigned",
-                    d->addr_str);
+    vp_findings_add(
+        out, "bridge-selected", VP_SEV_BLOCK, VP_SUBJECT_DEVICE, d->addr_str, false,
+        "select the endpoint(s) behind it instead",
+        "%s: is a PCI bridge: bridges stay with the host, only endpoints can be assigned",
+        d->addr_str);
 }
 
 void
@@ -177,10 +176,11 @@ vp_check_dev_config(const vp_check_ctx *c, const vp_device *d, vp_findings *out)
         return;
     }
     if (!vp_check_config_complete(d))
-        vp_findings_add(out, "config-unavailable", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str,
-                        false, "run vpass as root (a non-root reader sees only 64 bytes)",
-                        "%s: only %u bytes of config space readable: capabilities unknown, their checks skipped",
-                        d->addr_str, d->facts->config_len);
+        vp_findings_add(
+            out, "config-unavailable", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
+            "run vpass as root (a non-root reader sees only 64 bytes)",
+            "%s: only %u bytes of config space readable: capabilities unknown, their checks skipped",
+            d->addr_str, d->facts->config_len);
 }
 
 void
@@ -195,9 +195,9 @@ vp_check_dev_critical_netdev(const vp_check_ctx *c, const vp_device *d, vp_findi
         return;
     list = vp_strv_join(reasons, "; ", "");
     names = vp_strv_join(d->netdevs, ", ", "");
-    fix = vp_asprintf("choose another function, or move the host's traffic off %s first "
-                      "(keep a console); --force overrides",
-                      names);
+    fix = vp_asprintf(
+        "choose another function, or move the host's traffic off %s first (keep a console); --force overrides",
+        names);
     vp_findings_add(out, "host-critical-netdev", VP_SEV_BLOCK, VP_SUBJECT_DEVICE, d->addr_str, true,
                     fix, "%s: %s", d->addr_str, list);
 }
@@ -225,11 +225,10 @@ vp_check_dev_critical_vga(const vp_check_ctx *c, const vp_device *d, vp_findings
         return;
     /* DESIGN.md: the boot VGA is host-critical (refused unless --force). Single-GPU
      * passthrough is the legitimate case; without it the host loses its console. */
-    vp_findings_add(out, "host-critical-vga", VP_SEV_BLOCK, VP_SUBJECT_DEVICE, d->addr_str, true,
-                    "use another GPU, or pass --force for single-GPU passthrough (then keep "
-                    "efifb/simpledrm off it: video=efifb:off)",
-                    "%s: is the boot VGA device (boot_vga=1): the host's console runs on it",
-                    d->addr_str);
+    vp_findings_add(
+        out, "host-critical-vga", VP_SEV_BLOCK, VP_SUBJECT_DEVICE, d->addr_str, true,
+        "use another GPU, or pass --force for single-GPU passthrough (then keep efifb/simpledrm off it: video=efifb:off)",
+        "%s: is the boot VGA device (boot_vga=1): the host's console runs on it", d->addr_str);
 }
 
 /* INTx only: an interrupt pin and neither MSI nor MSI-X (needs the capability list). */
@@ -246,12 +245,11 @@ vp_check_dev_intx(const vp_check_ctx *c, const vp_device *d, vp_findings *out)
     (void)c;
     if (d->is_bridge || !intx_only(d))
         return;
-    vp_findings_add(out, "intx-only", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str, false,
-                    "prefer a device with MSI/MSI-X; otherwise put it in a slot whose IRQ line "
-                    "no other device uses",
-                    "%s: INTx only (INT%c#, no MSI or MSI-X): every interrupt goes through the "
-                    "host's masking path and the line may be shared",
-                    d->addr_str, 'A' + (d->facts->interrupt_pin - 1) % 4);
+    vp_findings_add(
+        out, "intx-only", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str, false,
+        "prefer a device with MSI/MSI-X; otherwise put it in a slot whose IRQ line no other device uses",
+        "%s: INTx only (INT%c#, no MSI or MSI-X): every interrupt goes through the host's masking path and the line may be shared",
+        d->addr_str, 'A' + (d->facts->interrupt_pin - 1) % 4);
 }
 
 void
@@ -280,18 +278,17 @@ vp_check_dev_intx_shared(const vp_check_ctx *c, const vp_device *d, vp_findings 
      * otherwise the second request fails: "genirq: Flags mismatch irq 16", then QEMU's
      * "VFIO_DEVICE_SET_IRQS failure: Device or resource busy". */
     if (selected)
-        vp_findings_add(out, "intx-shared", VP_SEV_BLOCK, VP_SUBJECT_DEVICE, d->addr_str, true,
-                        "assign only one of them, or move one to a slot on another IRQ line",
-                        "%s: shares INTx IRQ %u with selected INTx-only %s%s%s: the second "
-                        "device fails to start (genirq: Flags mismatch)",
-                        d->addr_str, d->facts->irq, s, host ? " and host device " : "",
-                        host ? hs : "");
+        vp_findings_add(
+            out, "intx-shared", VP_SEV_BLOCK, VP_SUBJECT_DEVICE, d->addr_str, true,
+            "assign only one of them, or move one to a slot on another IRQ line",
+            "%s: shares INTx IRQ %u with selected INTx-only %s%s%s: the second device fails to start (genirq: Flags mismatch)",
+            d->addr_str, d->facts->irq, s, host ? " and host device " : "", host ? hs : "");
     else if (host)
-        vp_findings_add(out, "intx-shared", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str, false,
-                        "move it to a slot on another IRQ line, or unbind the host device",
-                        "%s: shares INTx IRQ %u with host device %s: interrupts are masked "
-                        "for both while the guest handles one",
-                        d->addr_str, d->facts->irq, hs);
+        vp_findings_add(
+            out, "intx-shared", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str, false,
+            "move it to a slot on another IRQ line, or unbind the host device",
+            "%s: shares INTx IRQ %u with host device %s: interrupts are masked for both while the guest handles one",
+            d->addr_str, d->facts->irq, hs);
 }
 
 void
@@ -305,15 +302,14 @@ vp_check_dev_conventional(const vp_check_ctx *c, const vp_device *d, vp_findings
     p = vp_host_find_device(c->h, &d->parent);
     /* Behind a PCIe-to-PCI bridge every transaction carries the bridge's requester ID, so the
      * kernel puts the bridge and every device on that bus into one group. */
-    vp_findings_add(out, "conventional-pci", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
-                    NULL,
-                    "%s: conventional PCI behind %s %s: it shares its IOMMU group with the "
-                    "bridge and every device on that bus",
-                    d->addr_str,
-                    p && vp_check_config_complete(p) && p->facts->pcie_type == VP_PCIE_PCIE_TO_PCI
-                        ? "PCIe-to-PCI bridge"
-                        : "bridge",
-                    p ? p->addr_str : "(not in the inventory)");
+    vp_findings_add(
+        out, "conventional-pci", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false, NULL,
+        "%s: conventional PCI behind %s %s: it shares its IOMMU group with the bridge and every device on that bus",
+        d->addr_str,
+        p && vp_check_config_complete(p) && p->facts->pcie_type == VP_PCIE_PCIE_TO_PCI
+            ? "PCIe-to-PCI bridge"
+            : "bridge",
+        p ? p->addr_str : "(not in the inventory)");
 }
 
 /* "SV RR" for BITS. */
@@ -401,14 +397,11 @@ vp_check_dev_acs(const vp_check_ctx *c, const vp_device *d, vp_findings *out)
     m = vp_strv_join(missing, "; ", "");
     u = vp_strv_join(unknown, ", ", "");
     if (missing)
-        vp_findings_add(out, "acs-missing-upstream", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str,
-                        false,
-                        "the IOMMU group shows what the kernel decided (a kernel ACS quirk may "
-                        "cover a port without the capability); never hide this with "
-                        "pcie_acs_override",
-                        "%s: no full ACS isolation upstream: %s%s%s: peer-to-peer traffic can "
-                        "bypass the IOMMU",
-                        d->addr_str, m, unknown ? "; ACS not read for " : "", unknown ? u : "");
+        vp_findings_add(
+            out, "acs-missing-upstream", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str, false,
+            "the IOMMU group shows what the kernel decided (a kernel ACS quirk may cover a port without the capability); never hide this with pcie_acs_override",
+            "%s: no full ACS isolation upstream: %s%s%s: peer-to-peer traffic can bypass the IOMMU",
+            d->addr_str, m, unknown ? "; ACS not read for " : "", unknown ? u : "");
     else
         vp_findings_add(out, "acs-missing-upstream", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str,
                         false, "run vpass as root to read the extended config space",
@@ -456,10 +449,10 @@ vp_check_dev_reset(const vp_check_ctx *c, const vp_device *d, vp_findings *out)
             vp_findings_add(out, "reset-ok", VP_SEV_OK, VP_SUBJECT_DEVICE, d->addr_str, false, NULL,
                             "%s: can be reset (%s, from sysfs reset_method)", d->addr_str, rm);
         else
-            vp_findings_add(out, "no-reset", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str, false,
-                            "expect stale device state between guests and hangs on guest "
-                            "reboot; prefer a device with FLR",
-                            "%s: no reset method (sysfs reset_method is empty)", d->addr_str);
+            vp_findings_add(
+                out, "no-reset", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str, false,
+                "expect stale device state between guests and hangs on guest reboot; prefer a device with FLR",
+                "%s: no reset method (sysfs reset_method is empty)", d->addr_str);
         return;
     }
     if (!vp_check_config_complete(d))
@@ -477,12 +470,12 @@ vp_check_dev_reset(const vp_check_ctx *c, const vp_device *d, vp_findings *out)
                         "%s: can be reset (%s, from the capabilities)", d->addr_str, list);
         return;
     }
-    vp_findings_add(out, "no-reset", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str, false,
-                    "expect stale device state between guests and hangs on guest reboot; select "
-                    "every function on its bus together (bus reset) or prefer a device with FLR",
-                    "%s: no reset method: no FLR, %s, no secondary bus reset (%s)", d->addr_str,
-                    !f->has_pm ? "no power management" : "NoSoftRst=1 (no PM reset)",
-                    d->has_parent ? "other devices share its bus" : "on a root bus");
+    vp_findings_add(
+        out, "no-reset", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str, false,
+        "expect stale device state between guests and hangs on guest reboot; select every function on its bus together (bus reset) or prefer a device with FLR",
+        "%s: no reset method: no FLR, %s, no secondary bus reset (%s)", d->addr_str,
+        !f->has_pm ? "no power management" : "NoSoftRst=1 (no PM reset)",
+        d->has_parent ? "other devices share its bus" : "on a root bus");
 }
 
 void
@@ -502,12 +495,11 @@ vp_check_dev_rom(const vp_check_ctx *c, const vp_device *d, vp_findings *out)
     }
     if (d->facts->rom_size == 0) {
         if (base == 0x03)
-            vp_findings_add(out, "rom-absent", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
-                            "give the guest a ROM image dumped from this card model: <rom "
-                            "file='/usr/share/vgabios/...'/>",
-                            "%s: GPU without an expansion ROM: the guest firmware may not "
-                            "initialise it",
-                            d->addr_str);
+            vp_findings_add(
+                out, "rom-absent", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
+                "give the guest a ROM image dumped from this card model: <rom file='/usr/share/vgabios/...'/>",
+                "%s: GPU without an expansion ROM: the guest firmware may not initialise it",
+                d->addr_str);
         else
             vp_findings_add(out, "rom-absent", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
                             NULL, "%s: no expansion ROM", d->addr_str);
@@ -515,18 +507,16 @@ vp_check_dev_rom(const vp_check_ctx *c, const vp_device *d, vp_findings *out)
     }
     vp_check_size_str(d->facts->rom_size, size);
     if (base == 0x03)
-        vp_findings_add(out, "rom-present", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
-                        "keep the ROM BAR visible (<rom bar='on'/>, the default); if the host "
-                        "firmware already ran it, a clean dump via <rom file=.../> avoids a "
-                        "shadowed copy",
-                        "%s: GPU expansion ROM of %s: the guest firmware runs it to initialise "
-                        "the card",
-                        d->addr_str, size);
+        vp_findings_add(
+            out, "rom-present", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
+            "keep the ROM BAR visible (<rom bar='on'/>, the default); if the host firmware already ran it, a clean dump via <rom file=.../> avoids a shadowed copy",
+            "%s: GPU expansion ROM of %s: the guest firmware runs it to initialise the card",
+            d->addr_str, size);
     else if (base == 0x02)
-        vp_findings_add(out, "rom-present", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
-                        "if the guest hangs or boots slowly in the NIC's boot ROM (PXE), hide "
-                        "it: <rom bar='off'/>",
-                        "%s: NIC expansion ROM of %s (network boot)", d->addr_str, size);
+        vp_findings_add(
+            out, "rom-present", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
+            "if the guest hangs or boots slowly in the NIC's boot ROM (PXE), hide it: <rom bar='off'/>",
+            "%s: NIC expansion ROM of %s (network boot)", d->addr_str, size);
     else
         vp_findings_add(out, "rom-present", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
                         "if the guest firmware misbehaves in it, hide it: <rom bar='off'/>",
@@ -556,8 +546,7 @@ vp_check_dev_large_bar(const vp_check_ctx *c, const vp_device *d, vp_findings *o
         return;
     list = vp_strv_join(bars, ", ", "");
     vp_findings_add(out, "large-bar", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
-                    "the guest needs a 64-bit MMIO window for it: check with --domain "
-                    "(mmio64-*)",
+                    "the guest needs a 64-bit MMIO window for it: check with --domain (mmio64-*)",
                     "%s: 64-bit prefetchable BARs total %s (%s)", d->addr_str,
                     vp_check_size_str(total, size), list);
 }

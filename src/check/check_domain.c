@@ -55,11 +55,10 @@ vp_check_dom_config(const vp_check_ctx *c, vp_findings *out)
 {
     if (c->dom->xml_read)
         return;
-    vp_findings_add(out, "domain-config-unavailable", VP_SEV_INFO, VP_SUBJECT_DOMAIN, c->dom->name,
-                    false, NULL,
-                    "%s: definition not read: machine type, firmware and 64-bit MMIO window not "
-                    "checked",
-                    c->dom->name);
+    vp_findings_add(
+        out, "domain-config-unavailable", VP_SEV_INFO, VP_SUBJECT_DOMAIN, c->dom->name, false, NULL,
+        "%s: definition not read: machine type, firmware and 64-bit MMIO window not checked",
+        c->dom->name);
 }
 
 /* True when the target domain's definition holds every selected device. */
@@ -113,12 +112,11 @@ vp_check_dom_machine(const vp_check_ctx *c, vp_findings *out)
         return;
     }
     list = vp_strv_join(pcie, ", ", "");
-    vp_findings_add(out, "machine-i440fx", VP_SEV_WARN, VP_SUBJECT_DOMAIN, c->dom->name, false,
-                    "use a q35 machine for PCIe devices (for a new domain; changing an installed "
-                    "guest's machine type changes its hardware)",
-                    "%s: i440fx machine (%s) has no PCIe topology: %s appear as conventional PCI "
-                    "(no extended config space, no link, some drivers refuse)",
-                    c->dom->name, m, list);
+    vp_findings_add(
+        out, "machine-i440fx", VP_SEV_WARN, VP_SUBJECT_DOMAIN, c->dom->name, false,
+        "use a q35 machine for PCIe devices (for a new domain; changing an installed guest's machine type changes its hardware)",
+        "%s: i440fx machine (%s) has no PCIe topology: %s appear as conventional PCI (no extended config space, no link, some drivers refuse)",
+        c->dom->name, m, list);
 }
 
 void
@@ -130,16 +128,16 @@ vp_check_dom_firmware(const vp_check_ctx *c, vp_findings *out)
         return;
     switch (d->firmware) {
     case VP_FIRMWARE_EFI:
-        vp_findings_add(out, "firmware-efi", VP_SEV_INFO, VP_SUBJECT_DOMAIN, d->name, false, NULL,
-                        "%s: UEFI firmware (OVMF%s%s): OVMF sizes the 64-bit MMIO window itself "
-                        "(X-PciMmio64Mb, phys-bits)",
-                        d->name, d->loader ? ", " : "", d->loader ? d->loader : "");
+        vp_findings_add(
+            out, "firmware-efi", VP_SEV_INFO, VP_SUBJECT_DOMAIN, d->name, false, NULL,
+            "%s: UEFI firmware (OVMF%s%s): OVMF sizes the 64-bit MMIO window itself (X-PciMmio64Mb, phys-bits)",
+            d->name, d->loader ? ", " : "", d->loader ? d->loader : "");
         break;
     case VP_FIRMWARE_BIOS:
-        vp_findings_add(out, "firmware-bios", VP_SEV_INFO, VP_SUBJECT_DOMAIN, d->name, false, NULL,
-                        "%s: BIOS firmware (SeaBIOS): SeaBIOS places 64-bit BARs, QEMU declares "
-                        "the window (<pcihole64>)",
-                        d->name);
+        vp_findings_add(
+            out, "firmware-bios", VP_SEV_INFO, VP_SUBJECT_DOMAIN, d->name, false, NULL,
+            "%s: BIOS firmware (SeaBIOS): SeaBIOS places 64-bit BARs, QEMU declares the window (<pcihole64>)",
+            d->name);
         break;
     case VP_FIRMWARE_UNKNOWN:
         break;
@@ -318,45 +316,41 @@ mmio64_report(const vp_check_ctx *c, const vp_mmio64 *m, vp_findings *out)
         return;
     }
     if (!m->efi) {
-        fix = vp_asprintf("<controller type='pci' index='0' model='%s'><pcihole64 unit='KiB'>"
-                          "%llu</pcihole64></controller> (vpass: --mmio64 auto)",
-                          vp_machine_is_q35(c->dom->machine) ? "pcie-root" : "pci-root",
-                          (unsigned long long)(m->need >> 10));
+        fix = vp_asprintf(
+            "<controller type='pci' index='0' model='%s'><pcihole64 unit='KiB'>%llu</pcihole64></controller> (vpass: --mmio64 auto)",
+            vp_machine_is_q35(c->dom->machine) ? "pcie-root" : "pci-root",
+            (unsigned long long)(m->need >> 10));
         /* SeaBIOS places 64-bit BARs above RAM itself and QEMU (x-pci-hole64-fix, machine
          * types 2.11+) widens the declared window over them: cold boot works, hot-plug and
          * the guest OS re-assigning BARs are confined to the declared window. */
-        vp_findings_add(out, "mmio64-too-small", VP_SEV_WARN, VP_SUBJECT_DOMAIN, name, false, fix,
-                        "%s: needs %s of 64-bit MMIO, more than the %s window (%s): hot-plug "
-                        "and BAR re-assignment in the guest fail",
-                        name, need, win, m->window_from);
+        vp_findings_add(
+            out, "mmio64-too-small", VP_SEV_WARN, VP_SUBJECT_DOMAIN, name, false, fix,
+            "%s: needs %s of 64-bit MMIO, more than the %s window (%s): hot-plug and BAR re-assignment in the guest fail",
+            name, need, win, m->window_from);
         return;
     }
-    fix = vp_asprintf("raise OVMF's aperture to at least %llu MiB: <qemu:commandline> -fw_cfg "
-                      "name=opt/ovmf/X-PciMmio64Mb,string=%llu (vpass: --mmio64 auto), or "
-                      "<cpu><maxphysaddr mode='passthrough'/></cpu> with an OVMF from late 2022 "
-                      "on",
-                      (unsigned long long)(m->need >> 20), (unsigned long long)(m->need >> 20));
+    fix = vp_asprintf(
+        "raise OVMF's aperture to at least %llu MiB: <qemu:commandline> -fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=%llu (vpass: --mmio64 auto), or <cpu><maxphysaddr mode='passthrough'/></cpu> with an OVMF from late 2022 on",
+        (unsigned long long)(m->need >> 20), (unsigned long long)(m->need >> 20));
     if (m->dyn_window && m->need > m->dyn_window)
         /* Too big for every OVMF version: the device's BARs stay unassigned. */
-        vp_findings_add(out, "mmio64-too-small", VP_SEV_BLOCK, VP_SUBJECT_DOMAIN, name, true, fix,
-                        "%s: needs %s of 64-bit MMIO, more than OVMF gives with any version (%s "
-                        "classic, %s dynamic for %u phys-bits)",
-                        name, need, win, dyn, c->dom->maxphysaddr_bits);
+        vp_findings_add(
+            out, "mmio64-too-small", VP_SEV_BLOCK, VP_SUBJECT_DOMAIN, name, true, fix,
+            "%s: needs %s of 64-bit MMIO, more than OVMF gives with any version (%s classic, %s dynamic for %u phys-bits)",
+            name, need, win, dyn, c->dom->maxphysaddr_bits);
     else if (m->dyn_window)
-        vp_findings_add(out, "mmio64-too-small", VP_SEV_WARN, VP_SUBJECT_DOMAIN, name, false, fix,
-                        "%s: needs %s of 64-bit MMIO, more than OVMF's classic %s aperture: fits "
-                        "only in the dynamic window of OVMF from late 2022 on (%s for %u "
-                        "phys-bits)",
-                        name, need, win, dyn, c->dom->maxphysaddr_bits);
+        vp_findings_add(
+            out, "mmio64-too-small", VP_SEV_WARN, VP_SUBJECT_DOMAIN, name, false, fix,
+            "%s: needs %s of 64-bit MMIO, more than OVMF's classic %s aperture: fits only in the dynamic window of OVMF from late 2022 on (%s for %u phys-bits)",
+            name, need, win, dyn, c->dom->maxphysaddr_bits);
     else
-        vp_findings_add(out, "mmio64-too-small", VP_SEV_WARN, VP_SUBJECT_DOMAIN, name, false, fix,
-                        "%s: needs %s of 64-bit MMIO, more than OVMF's classic %s aperture: fits "
-                        "only if the OVMF version sizes its window from phys-bits (late 2022 on) "
-                        "and %s",
-                        name, need, win,
-                        m->dyn_host ? "the host's address width is large enough"
-                                    : "the guest's phys-bits default is trusted (depends on "
-                                      "QEMU, CPU model and vendor)");
+        vp_findings_add(
+            out, "mmio64-too-small", VP_SEV_WARN, VP_SUBJECT_DOMAIN, name, false, fix,
+            "%s: needs %s of 64-bit MMIO, more than OVMF's classic %s aperture: fits only if the OVMF version sizes its window from phys-bits (late 2022 on) and %s",
+            name, need, win,
+            m->dyn_host
+                ? "the host's address width is large enough"
+                : "the guest's phys-bits default is trusted (depends on QEMU, CPU model and vendor)");
 }
 
 void
@@ -376,11 +370,9 @@ vp_check_dom_migration(const vp_check_ctx *c, vp_findings *out)
 {
     if (c->n_sel == 0 || domain_holds_all(c))
         return;
-    vp_findings_add(out, "no-migration", VP_SEV_WARN, VP_SUBJECT_DOMAIN, c->dom->name, false,
-                    "set ON_SHUTDOWN=shutdown for libvirt-guests (/etc/sysconfig/libvirt-guests "
-                    "or /etc/default/libvirt-guests) so host shutdown stops it instead of "
-                    "suspending it",
-                    "%s: with a host PCI device it cannot be live-migrated, saved or "
-                    "managed-saved",
-                    c->dom->name);
+    vp_findings_add(
+        out, "no-migration", VP_SEV_WARN, VP_SUBJECT_DOMAIN, c->dom->name, false,
+        "set ON_SHUTDOWN=shutdown for libvirt-guests (/etc/sysconfig/libvirt-guests or /etc/default/libvirt-guests) so host shutdown stops it instead of suspending it",
+        "%s: with a host PCI device it cannot be live-migrated, saved or managed-saved",
+        c->dom->name);
 }

@@ -44,13 +44,11 @@ vp_check_group_members(const vp_check_ctx *c, const vp_group *g, vp_findings *ou
         } else if (owners) {
             /* libvirt refuses to start a domain whose group has a member in use by another
              * (virHostdevPreparePCIDevices); a shut-off owner fails later instead. */
-            vp_findings_add(out, "group-member-owned", VP_SEV_BLOCK, VP_SUBJECT_DEVICE, d->addr_str,
-                            false,
-                            "remove it from that domain first (virsh detach-device --config), "
-                            "or choose a device in another group",
-                            "%s: endpoint in group %u, not selected, held by %s: the group "
-                            "cannot be split between domains",
-                            label, g->number, owners);
+            vp_findings_add(
+                out, "group-member-owned", VP_SEV_BLOCK, VP_SUBJECT_DEVICE, d->addr_str, false,
+                "remove it from that domain first (virsh detach-device --config), or choose a device in another group",
+                "%s: endpoint in group %u, not selected, held by %s: the group cannot be split between domains",
+                label, g->number, owners);
         } else {
             vp_findings_add(out, "group-member", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false,
                             NULL, "%s: endpoint in group %u, not selected: %s", label, g->number,
@@ -90,18 +88,16 @@ vp_check_group_rmrr(const vp_check_ctx *c, const vp_group *g, vp_findings *out)
      * device_rmrr_is_relaxable, iommu_group_get_resv_regions) a device with a non-relaxable
      * RMRR is "ineligible for IOMMU domain attach due to platform RMRR requirement". */
     if (direct)
-        vp_findings_add(out, "rmrr-direct", VP_SEV_BLOCK, VP_SUBJECT_GROUP, subject, false,
-                        "choose a device without firmware-owned memory, or ask the vendor for "
-                        "firmware that drops the RMRR (no kernel option lifts this)",
-                        "group %u: firmware-owned memory (Intel RMRR, 'direct' reserved region "
-                        "%s): the kernel refuses to give this group to vfio",
-                        g->number, direct);
+        vp_findings_add(
+            out, "rmrr-direct", VP_SEV_BLOCK, VP_SUBJECT_GROUP, subject, false,
+            "choose a device without firmware-owned memory, or ask the vendor for firmware that drops the RMRR (no kernel option lifts this)",
+            "group %u: firmware-owned memory (Intel RMRR, 'direct' reserved region %s): the kernel refuses to give this group to vfio",
+            g->number, direct);
     if (relaxable)
-        vp_findings_add(out, "rmrr-relaxable", VP_SEV_INFO, VP_SUBJECT_GROUP, subject, false, NULL,
-                        "group %u: relaxable firmware-owned memory ('direct-relaxable' region "
-                        "%s, a USB or graphics RMRR): vfio accepts it, the firmware stops using "
-                        "it once the host driver is gone",
-                        g->number, relaxable);
+        vp_findings_add(
+            out, "rmrr-relaxable", VP_SEV_INFO, VP_SUBJECT_GROUP, subject, false, NULL,
+            "group %u: relaxable firmware-owned memory ('direct-relaxable' region %s, a USB or graphics RMRR): vfio accepts it, the firmware stops using it once the host driver is gone",
+            g->number, relaxable);
 }
 
 void
@@ -141,14 +137,13 @@ vp_check_group_complete(const vp_check_ctx *c, const vp_group *g, vp_findings *o
     if (blockers) {
         vp_autofree char *list = vp_strv_join(blockers, "; ", "");
 
-        vp_findings_add(out, "group-incomplete", VP_SEV_BLOCK, VP_SUBJECT_GROUP, subject, !owned,
-                        owned ? "free the functions held by other domains first, or choose a "
-                                "device in another group"
-                              : "move the host's use off those functions first, or pass "
-                                "--force to isolate them anyway",
-                        "group %u: incomplete: %zu endpoint(s) not selected and not isolatable: "
-                        "%s",
-                        g->number, n_others, list);
+        vp_findings_add(
+            out, "group-incomplete", VP_SEV_BLOCK, VP_SUBJECT_GROUP, subject, !owned,
+            owned
+                ? "free the functions held by other domains first, or choose a device in another group"
+                : "move the host's use off those functions first, or pass --force to isolate them anyway",
+            "group %u: incomplete: %zu endpoint(s) not selected and not isolatable: %s", g->number,
+            n_others, list);
         return;
     }
     for (size_t i = 0; i < c->n_others; i++) {
@@ -161,20 +156,18 @@ vp_check_group_complete(const vp_check_ctx *c, const vp_group *g, vp_findings *o
         if (vp_streq(d->driver, "vfio-pci"))
             vp_findings_add(out, "group-isolate", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str,
                             false, NULL,
-                            "%s: not selected, in group %u: already on vfio-pci, stays "
-                            "unassigned",
+                            "%s: not selected, in group %u: already on vfio-pci, stays unassigned",
                             label, g->number);
         else if (!d->driver)
-            vp_findings_add(out, "group-isolate", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str,
-                            false, NULL,
-                            "%s: not selected, in group %u: will be bound to vfio-pci and kept "
-                            "unassigned",
-                            label, g->number);
+            vp_findings_add(
+                out, "group-isolate", VP_SEV_INFO, VP_SUBJECT_DEVICE, d->addr_str, false, NULL,
+                "%s: not selected, in group %u: will be bound to vfio-pci and kept unassigned",
+                label, g->number);
         else
-            vp_findings_add(out, "group-isolate", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str,
-                            false, "select it too (--group) to give the guest the whole group",
-                            "%s: not selected, in group %u: will be bound to vfio-pci and kept "
-                            "unassigned (the host loses it)",
-                            label, g->number);
+            vp_findings_add(
+                out, "group-isolate", VP_SEV_WARN, VP_SUBJECT_DEVICE, d->addr_str, false,
+                "select it too (--group) to give the guest the whole group",
+                "%s: not selected, in group %u: will be bound to vfio-pci and kept unassigned (the host loses it)",
+                label, g->number);
     }
 }

@@ -49,13 +49,13 @@ int vp_cli_resolve_target(const vp_host *h, const char *group, char *const *devi
                           const char *domain, vp_check_target *t, vp_error *err);
 
 int
-vp_cli_resolve_target(const vp_host *h, const char *group, char *const *devices,
-                      const char *domain, vp_check_target *t, vp_error *err)
+vp_cli_resolve_target(const vp_host *h, const char *group, char *const *devices, const char *domain,
+                      vp_check_target *t, vp_error *err)
 {
     memset(t, 0, sizeof(*t));
     if (group && devices)
-        return vp_error_set(err, VP_E_USAGE, "--group and --device select the same thing two "
-                                             "ways: give one");
+        return vp_error_set(err, VP_E_USAGE,
+                            "--group and --device select the same thing two ways: give one");
     if (domain) {
         t->domain = vp_host_find_domain(h, domain);
         if (!t->domain) {
@@ -222,8 +222,8 @@ check_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *e
     if (help)
         return 0;
     if (ind < argc)
-        return vp_error_set(err, VP_E_USAGE, "check: unexpected argument '%s' (use --group N or "
-                                             "--device ADDR)",
+        return vp_error_set(err, VP_E_USAGE,
+                            "check: unexpected argument '%s' (use --group N or --device ADDR)",
                             argv[ind]);
     if (vp_cli_load_host(cli, &h, err) < 0)
         return -1;
@@ -240,8 +240,8 @@ check_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *e
 
         for (size_t i = 0; i < t.n_devices; i++)
             json_object_array_add(sel, json_object_new_string(t.devices[i]->addr_str));
-        json_object_object_add(o, "group", t.group ? json_object_new_int((int)t.group->number)
-                                                   : NULL);
+        json_object_object_add(o, "group",
+                               t.group ? json_object_new_int((int)t.group->number) : NULL);
         json_object_object_add(o, "devices", sel);
         json_object_object_add(o, "domain",
                                t.domain ? json_object_new_string(t.domain->name) : NULL);
@@ -256,7 +256,8 @@ check_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *e
         if (worst == VP_SEV_BLOCK)
             printf("%sblocked%s (%zu blocking, %zu warning%s)\n", severity_color(cli, worst),
                    vp_color_reset(cli), count_severity(&f, VP_SEV_BLOCK),
-                   count_severity(&f, VP_SEV_WARN), count_severity(&f, VP_SEV_WARN) == 1 ? "" : "s");
+                   count_severity(&f, VP_SEV_WARN),
+                   count_severity(&f, VP_SEV_WARN) == 1 ? "" : "s");
         else if (worst == VP_SEV_WARN)
             printf("%sready, with %zu warning%s%s\n", severity_color(cli, worst),
                    count_severity(&f, VP_SEV_WARN), count_severity(&f, VP_SEV_WARN) == 1 ? "" : "s",

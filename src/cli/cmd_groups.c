@@ -36,8 +36,8 @@ groups_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *
     if (help)
         return 0;
     if (ind < argc)
-        return vp_error_set(err, VP_E_USAGE, "groups: unexpected argument '%s' (to see one "
-                                             "group: vpass show %s)",
+        return vp_error_set(err, VP_E_USAGE,
+                            "groups: unexpected argument '%s' (to see one group: vpass show %s)",
                             argv[ind], argv[ind]);
     if (vp_cli_load_host(cli, &h, err) < 0)
         return -1;
@@ -61,25 +61,24 @@ groups_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *
         const vp_group *g = &h->groups[i];
         vp_autofree char *num = vp_asprintf("%u", g->number);
         vp_autofree char *verdict = vp_asprintf("%s%s%s", vp_color_verdict(cli, g->verdict),
-                                                vp_verdict_name(g->verdict),
-                                                vp_color_reset(cli));
+                                                vp_verdict_name(g->verdict), vp_color_reset(cli));
 
         for (size_t j = 0; j < g->n_members; j++) {
             const vp_device *d = h->devices[g->members[j]];
             vp_autofree char *label = vp_device_label(d);
             vp_autofree char *net = vp_strv_join(d->netdevs, ",", "-");
             vp_autofree char *owners = vp_strv_join(d->owners, ",", "-");
-            const char *row[] = {j ? "" : num,  j ? "" : verdict, d->addr_str,
-                                 vp_device_role(d), label, d->driver ? d->driver : "-",
-                                 net, owners};
+            const char *row[] = {j ? "" : num, j ? "" : verdict,
+                                 d->addr_str,  vp_device_role(d),
+                                 label,        d->driver ? d->driver : "-",
+                                 net,          owners};
 
             vp_table_add_row(t, row);
         }
     }
     vp_table_print(t, stdout);
     {
-        vp_autofree char *what = vp_asprintf("%zu groups, %zu devices", h->n_groups,
-                                             h->n_devices);
+        vp_autofree char *what = vp_asprintf("%zu groups, %zu devices", h->n_groups, h->n_devices);
 
         vp_cli_print_summary(h, what);
     }

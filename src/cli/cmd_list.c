@@ -25,9 +25,10 @@ static const struct option list_options[] = {
 };
 
 static const char *const class_names[] = {
-    "unclassified", "storage", "net",  "display",  "multimedia", "memory", "bridge",
-    "communication", "system", "input", "docking", "processor", "serial", "wireless",
-    "intelligent", "satellite", "encryption", "signal", "accelerator", "instrumentation", "other",
+    "unclassified", "storage",         "net",         "display",   "multimedia", "memory",
+    "bridge",       "communication",   "system",      "input",     "docking",    "processor",
+    "serial",       "wireless",        "intelligent", "satellite", "encryption", "signal",
+    "accelerator",  "instrumentation", "other",
 };
 
 static int
@@ -48,11 +49,10 @@ list_option(void *ctx, int opt, const char *arg, vp_error *err)
                 a->class_filter = arg;
                 return 0;
             }
-        return vp_error_set(err, VP_E_USAGE,
-                            "--class '%s': unknown class (expected a name such as net, storage, "
-                            "display, multimedia, bridge, serial, or a hex prefix such as 0x02 "
-                            "or 0x0200)",
-                            arg);
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "--class '%s': unknown class (expected a name such as net, storage, display, multimedia, bridge, serial, or a hex prefix such as 0x02 or 0x0200)",
+            arg);
     }
     case OPT_DRIVER:
         a->driver = arg;
@@ -107,8 +107,8 @@ device_selected(const list_args *a, const vp_device *d)
 static int
 list_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *err)
 {
-    static const char *const headers[] = {"ADDRESS", "GROUP", "CLASS", "DEVICE", "DRIVER",
-                                          "NETDEV",  "NUMA",  "OWNER"};
+    static const char *const headers[] = {"ADDRESS", "GROUP",  "CLASS", "DEVICE",
+                                          "DRIVER",  "NETDEV", "NUMA",  "OWNER"};
     list_args a = {0};
     vp_autoptr(vp_host) h = NULL;
     vp_autoptr(vp_table) t = NULL;
@@ -139,8 +139,7 @@ list_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *er
     t = vp_table_new(VP_ARRAY_SIZE(headers), headers);
     for (size_t i = 0; i < h->n_devices; i++) {
         const vp_device *d = h->devices[i];
-        vp_autofree char *group = NULL, *label = NULL, *net = NULL, *owners = NULL,
-                         *numa = NULL;
+        vp_autofree char *group = NULL, *label = NULL, *net = NULL, *owners = NULL, *numa = NULL;
         const char *row[8];
 
         if (!device_selected(&a, d))

@@ -81,11 +81,11 @@ show_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *er
     if (help)
         return 0;
     if (ind >= argc)
-        return vp_error_set(err, VP_E_USAGE, "show: which group or device? (e.g. vpass show 26, "
-                                             "vpass show 18:00.1, vpass show eno2)");
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "show: which group or device? (e.g. vpass show 26, vpass show 18:00.1, vpass show eno2)");
     if (ind + 1 < argc)
-        return vp_error_set(err, VP_E_USAGE, "show: one group or device at a time ('%s' is "
-                                             "extra)",
+        return vp_error_set(err, VP_E_USAGE, "show: one group or device at a time ('%s' is extra)",
                             argv[ind + 1]);
     target = argv[ind];
     if (vp_cli_load_host(cli, &h, err) < 0)

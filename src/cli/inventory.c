@@ -74,8 +74,8 @@ vp_cli_load_host_full(vp_cli *cli, bool write, vp_host **ret, vp_virt **ret_virt
         else if (v->local)
             source = VP_SOURCE_SYSFS;
         else {
-            vp_error_set(err, VP_E_UNSUPPORTED,
-                         "%s: remote connection without the node-device API", v->uri);
+            vp_error_set(err, VP_E_UNSUPPORTED, "%s: remote connection without the node-device API",
+                         v->uri);
             return vp_error_hint(err, "run vpass on that host with --source sysfs");
         }
     }

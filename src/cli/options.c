@@ -63,8 +63,8 @@ vp_cli_global_option(vp_cli *cli, int opt, const char *arg, vp_error *err)
         else if (strcmp(arg, "never") == 0)
             cli->color_mode = 2;
         else
-            return vp_error_set(err, VP_E_USAGE,
-                                "--color '%s': expected auto, always or never", arg);
+            return vp_error_set(err, VP_E_USAGE, "--color '%s': expected auto, always or never",
+                                arg);
         return 1;
     default:
         return 0;
@@ -126,9 +126,9 @@ vp_cli_parse(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
 
         if (opt == '?') {
             if (optopt)
-                return vp_error_set(err, VP_E_USAGE, "%s: unknown option '-%c' (see 'vpass %s "
-                                                     "--help')",
-                                    cmd->name, optopt, cmd->name);
+                return vp_error_set(err, VP_E_USAGE,
+                                    "%s: unknown option '-%c' (see 'vpass %s --help')", cmd->name,
+                                    optopt, cmd->name);
             return vp_error_set(err, VP_E_USAGE, "%s: unknown option '%s' (see 'vpass %s --help')",
                                 cmd->name, argv[optind - 1], cmd->name);
         }
@@ -150,8 +150,8 @@ vp_cli_parse(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
     }
     *ret_optind = optind;
     /* Colour only for humans on a terminal; NO_COLOR (no-color.org) turns it off. */
-    cli->color = !cli->json && (cli->color_mode == 1 ||
-                                (cli->color_mode == 0 && isatty(STDOUT_FILENO) &&
-                                 !getenv("NO_COLOR")));
+    cli->color =
+        !cli->json && (cli->color_mode == 1 ||
+                       (cli->color_mode == 0 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR")));
     return 0;
 }

@@ -66,9 +66,9 @@ vp_json_device(const vp_host *h, const vp_device *d)
     json_object_object_add(o, "vendor", json_string_or_null(d->vendor_name));
     json_object_object_add(o, "product", json_string_or_null(d->product_name));
     json_object_object_add(o, "class", d->ids_known ? json_hex(d->class_code, 6) : NULL);
-    json_object_object_add(o, "class_name", d->ids_known ? json_object_new_string(
-                                                               vp_class_short_name(d->class_code))
-                                                         : NULL);
+    json_object_object_add(o, "class_name",
+                           d->ids_known ? json_object_new_string(vp_class_short_name(d->class_code))
+                                        : NULL);
     json_object_object_add(o, "driver", json_string_or_null(d->driver));
     json_object_object_add(o, "group", d->has_group ? json_object_new_int((int)d->group) : NULL);
     json_object_object_add(o, "owners", json_strv(d->owners));
@@ -106,9 +106,9 @@ vp_json_group(const vp_host *h, const vp_group *g)
 void
 vp_json_print(json_object *o)
 {
-    fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                JSON_C_TO_STRING_NOSLASHESCAPE),
-          stdout);
+    fputs(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+        stdout);
     fputc('\n', stdout);
     json_object_put(o);
 }

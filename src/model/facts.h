@@ -43,18 +43,18 @@ typedef struct {
 
 /* What the config space and the device's sysfs directory say; read-only, never probed. */
 typedef struct {
-    unsigned config_len;  /* bytes readable: 64 (non-root), 256, or 4096 */
-    uint8_t header_type;  /* 0 endpoint, 1 PCI-to-PCI bridge, 2 CardBus (bit 7 cleared) */
-    bool multifunction;   /* header type bit 7 */
+    unsigned config_len;   /* bytes readable: 64 (non-root), 256, or 4096 */
+    uint8_t header_type;   /* 0 endpoint, 1 PCI-to-PCI bridge, 2 CardBus (bit 7 cleared) */
+    bool multifunction;    /* header type bit 7 */
     uint8_t interrupt_pin; /* 0 none, 1..4 INTA#..INTD# */
     bool has_irq;
-    unsigned irq;          /* sysfs irq */
+    unsigned irq; /* sysfs irq */
     bool has_msi;
     bool has_msix;
     unsigned msix_table_size;
     vp_pcie_type pcie_type;
-    bool flr;          /* PCIe DevCap bit 28 or Advanced Features FLR */
-    bool af_flr;       /* from the AF capability */
+    bool flr;    /* PCIe DevCap bit 28 or Advanced Features FLR */
+    bool af_flr; /* from the AF capability */
     bool has_pm;
     bool pm_no_soft_reset; /* PMCSR NoSoftRst: D3hot->D0 keeps state, so no PM reset */
     char *reset_method;    /* sysfs reset_method contents ("flr bus"), NULL when absent */
@@ -79,10 +79,10 @@ typedef struct {
 /* A host network interface and what makes it critical. */
 typedef struct {
     char *name;
-    char *master;        /* bridge/bond/team it is a port of, NULL when none */
-    char **addresses;    /* vp_strv of "192.0.2.10/24", "2001:db8::1/64" */
-    bool default_route;  /* a default route (v4 or v6) leaves through it */
-    char **routes;       /* vp_strv of other routes through it ("10.0.0.0/8") */
+    char *master;       /* bridge/bond/team it is a port of, NULL when none */
+    char **addresses;   /* vp_strv of "192.0.2.10/24", "2001:db8::1/64" */
+    bool default_route; /* a default route (v4 or v6) leaves through it */
+    char **routes;      /* vp_strv of other routes through it ("10.0.0.0/8") */
 } vp_netif;
 
 /* A mounted filesystem or active swap on a block device. */
@@ -90,7 +90,7 @@ typedef struct {
     char *mountpoint; /* "/", "/boot/efi", "[swap]" */
     char *source;     /* "/dev/nvme0n1p2" */
     unsigned major, minor;
-    bool has_device;  /* the PCI device under it was found */
+    bool has_device; /* the PCI device under it was found */
     vp_pci_addr device;
 } vp_mount;
 
@@ -101,7 +101,7 @@ typedef struct {
     char **iommu_units; /* /sys/class/iommu entries (dmar0, ivhd0) */
     int irq_remapping;  /* 1 on, 0 off, -1 unknown (from /proc/interrupts IR- chips or dmesg) */
     bool vfio_loaded, vfio_pci_loaded, vfio_type1_loaded, dev_vfio;
-    bool vfio_pci_builtin; /* /sys/module/vfio_pci without a module file, or builtin list */
+    bool vfio_pci_builtin;  /* /sys/module/vfio_pci without a module file, or builtin list */
     bool unsafe_interrupts; /* vfio_iommu_type1 allow_unsafe_interrupts=Y */
     vp_netif *netifs;
     size_t n_netifs;

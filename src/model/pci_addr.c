@@ -94,10 +94,10 @@ vp_pci_addr_parse(const char *s, vp_pci_addr *ret, vp_error *err)
     vp_pci_addr a;
 
     if (!parse_any(s, &a))
-        return vp_error_set(err, VP_E_USAGE,
-                            "'%s': not a PCI address (expected 0000:18:00.0, 18:00.0 or "
-                            "pci_0000_18_00_0; slot 00-1f, function 0-7)",
-                            s ? s : "");
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "'%s': not a PCI address (expected 0000:18:00.0, 18:00.0 or pci_0000_18_00_0; slot 00-1f, function 0-7)",
+            s ? s : "");
     *ret = a;
     return 0;
 }

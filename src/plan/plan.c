@@ -164,16 +164,16 @@ vp_parse_size(const char *s, uint64_t *ret, vp_error *err)
     uint64_t v;
 
     if (!s || !*s)
-        return vp_error_set(err, VP_E_USAGE,
-                            "size '': expected a number with an optional "
-                            "unit (K, M, G, T; KiB, MiB, GiB, TiB)");
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "size '': expected a number with an optional unit (K, M, G, T; KiB, MiB, GiB, TiB)");
     while (*p >= '0' && *p <= '9')
         p++;
     if (p == s)
-        return vp_error_set(err, VP_E_USAGE,
-                            "size '%s': expected a number with an optional "
-                            "unit (K, M, G, T; KiB, MiB, GiB, TiB)",
-                            s);
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "size '%s': expected a number with an optional unit (K, M, G, T; KiB, MiB, GiB, TiB)",
+            s);
     digits = vp_strndup(s, (size_t)(p - s));
     if (vp_parse_u64(digits, 10, &v) < 0)
         return vp_error_set(err, VP_E_USAGE, "size '%s' is too large", s);
@@ -198,7 +198,5 @@ vp_parse_size(const char *s, uint64_t *ret, vp_error *err)
                              (char)toupper((unsigned char)p[0]));
     }
     return vp_error_set(err, VP_E_USAGE,
-                        "size '%s': unknown unit '%s' (K, M, G, T; KiB, MiB, "
-                        "GiB, TiB)",
-                        s, p);
+                        "size '%s': unknown unit '%s' (K, M, G, T; KiB, MiB, GiB, TiB)", s, p);
 }

@@ -63,14 +63,14 @@ static int
 validate_request(const vp_plan_request *req, vp_error *err)
 {
     if (req->rom == VP_ROM_DISABLED && req->rom_file)
-        return vp_error_set(err, VP_E_USAGE,
-                            "--no-rom and --rom-file exclude each other "
-                            "(libvirt: <rom enabled='no'/> takes no file)");
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "--no-rom and --rom-file exclude each other (libvirt: <rom enabled='no'/> takes no file)");
     if (req->rom_file && req->rom_file[0] != '/')
-        return vp_error_set(err, VP_E_USAGE,
-                            "--rom-file '%s': give an absolute path (libvirt "
-                            "resolves it on the host running QEMU)",
-                            req->rom_file);
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "--rom-file '%s': give an absolute path (libvirt resolves it on the host running QEMU)",
+            req->rom_file);
     if (req->mmio == VP_MMIO_SIZE && req->mmio_bytes == 0)
         return vp_error_set(err, VP_E_USAGE, "--mmio64: a size of zero");
     return 0;
@@ -321,20 +321,18 @@ assign_guest_slots(attach_ctx *c, vp_error *err)
         if (n == 1 || !c->root) {
             /* One function: libvirt picks a slot. No definition: nothing to pick from. */
             if (n > 1)
-                vp_strv_push_take(&c->p->notes,
-                                  vp_asprintf("no domain definition: the functions of %.*s "
-                                              "get no guest address (libvirt would put each on "
-                                              "its own slot); give --domain to keep them "
-                                              "together",
-                                              (int)(strlen(c->add[i].dev->addr_str) - 2),
-                                              c->add[i].dev->addr_str));
+                vp_strv_push_take(
+                    &c->p->notes,
+                    vp_asprintf(
+                        "no domain definition: the functions of %.*s get no guest address (libvirt would put each on its own slot); give --domain to keep them together",
+                        (int)(strlen(c->add[i].dev->addr_str) - 2), c->add[i].dev->addr_str));
             i = j;
             continue;
         }
         if (vp_plan_affects_live(c->req->affect, c->req->target.domain)) {
-            vp_error_set(err, VP_E_UNSUPPORTED,
-                         "libvirt cannot hotplug a multifunction card; "
-                         "use --config and restart the domain");
+            vp_error_set(
+                err, VP_E_UNSUPPORTED,
+                "libvirt cannot hotplug a multifunction card; use --config and restart the domain");
             return -1;
         }
         for (size_t k = i; k < j; k++)
@@ -463,8 +461,7 @@ build_hostdev(const attach_ctx *c, const xmlDoc *tpl, const attach_fn *f, char *
     if (f->has_guest) {
         if (!guest)
             return vp_error_set(err, VP_E_SYSTEM,
-                                "%s/%s: template has no guest <address "
-                                "type='pci'>",
+                                "%s/%s: template has no guest <address type='pci'>",
                                 req->templates_dir, VP_TPL_HOSTDEV);
         set_pci_address(guest, &f->guest);
         if (f->multifunction)
@@ -542,25 +539,24 @@ plan_ovmf(attach_ctx *c, xmlNode *rroot, uint64_t need, uint64_t window, bool *c
     vp_plan_size_str(need, size);
     vp_plan_size_str(has_cur ? cur << 20 : window, win);
     if (!c->req->ovmf_mmio_commandline) {
-        vp_strv_push_take(&c->p->notes,
-                          vp_asprintf("%s: OVMF sizes the 64-bit MMIO window itself (<pcihole64> "
-                                      "does not reach it): the devices need %s, more than its "
-                                      "%s; pass --ovmf-mmio64-commandline to set "
-                                      "X-PciMmio64Mb=%llu through <qemu:commandline> (libvirt "
-                                      "then marks the domain tainted), or use an OVMF from late "
-                                      "2022 on with <maxphysaddr mode='passthrough'/>",
-                                      c->dom, size, win, (unsigned long long)mib));
+        vp_strv_push_take(
+            &c->p->notes,
+            vp_asprintf(
+                "%s: OVMF sizes the 64-bit MMIO window itself (<pcihole64> does not reach it): the devices need %s, more than its %s; pass --ovmf-mmio64-commandline to set X-PciMmio64Mb=%llu through <qemu:commandline> (libvirt then marks the domain tainted), or use an OVMF from late 2022 on with <maxphysaddr mode='passthrough'/>",
+                c->dom, size, win, (unsigned long long)mib));
         return;
     }
     record_setting(&c->meta.ovmf_mmio64, has_cur, cur);
     vp_plan_set_ovmf_mmio64(rroot, mib);
-    vp_strv_push_take(parts, vp_asprintf("OVMF X-PciMmio64Mb %s -> %llu MiB through "
-                                         "<qemu:commandline> (taints the domain)",
-                                         has_cur ? win : "unset", (unsigned long long)mib));
-    vp_strv_push_take(&c->p->notes,
-                      vp_asprintf("%s: <qemu:commandline> makes libvirt mark the domain "
-                                  "tainted (custom-argv)",
-                                  c->dom));
+    vp_strv_push_take(
+        parts,
+        vp_asprintf(
+            "OVMF X-PciMmio64Mb %s -> %llu MiB through <qemu:commandline> (taints the domain)",
+            has_cur ? win : "unset", (unsigned long long)mib));
+    vp_strv_push_take(
+        &c->p->notes,
+        vp_asprintf("%s: <qemu:commandline> makes libvirt mark the domain tainted (custom-argv)",
+                    c->dom));
     *changed = true;
 }
 
@@ -590,10 +586,11 @@ plan_mmio(attach_ctx *c, char **ret_xml, char **ret_summary, vp_error *err)
         return 0;
     }
     if (!vp_plan_affects_config(req->affect, req->target.domain)) {
-        vp_strv_push_take(&c->p->notes,
-                          vp_asprintf("%s: the 64-bit MMIO window is part of the persistent "
-                                      "definition: --mmio64 needs --config",
-                                      c->dom));
+        vp_strv_push_take(
+            &c->p->notes,
+            vp_asprintf(
+                "%s: the 64-bit MMIO window is part of the persistent definition: --mmio64 needs --config",
+                c->dom));
         return 0;
     }
     if (vp_xml_parse(def, "domain XML", &rdoc, err) < 0)
@@ -612,10 +609,10 @@ plan_mmio(attach_ctx *c, char **ret_xml, char **ret_summary, vp_error *err)
     t.domain = &c->xdom;
     vp_mmio64_estimate(c->h, &t, &m);
     if (m.n_unknown)
-        vp_strv_push_take(&c->p->notes,
-                          vp_asprintf("%s: BARs of %s not read: the 64-bit MMIO estimate is a "
-                                      "lower bound",
-                                      c->dom, m.unknown));
+        vp_strv_push_take(
+            &c->p->notes,
+            vp_asprintf("%s: BARs of %s not read: the 64-bit MMIO estimate is a lower bound",
+                        c->dom, m.unknown));
     if (req->mmio == VP_MMIO_SIZE) {
         target = req->mmio_bytes;
     } else {
@@ -623,10 +620,10 @@ plan_mmio(attach_ctx *c, char **ret_xml, char **ret_summary, vp_error *err)
         if (!target)
             goto done; /* no 64-bit prefetchable BAR: nothing to fit */
         if (!m.window_known) {
-            vp_strv_push_take(&c->p->notes,
-                              vp_asprintf("%s: 64-bit MMIO window not modelled (%s): --mmio64 "
-                                          "auto leaves it",
-                                          c->dom, m.window_from));
+            vp_strv_push_take(
+                &c->p->notes,
+                vp_asprintf("%s: 64-bit MMIO window not modelled (%s): --mmio64 auto leaves it",
+                            c->dom, m.window_from));
             goto done;
         }
     }
@@ -635,10 +632,10 @@ plan_mmio(attach_ctx *c, char **ret_xml, char **ret_summary, vp_error *err)
         plan_ovmf(c, rroot, target, m.window, &changed, &parts);
     } else if (c->xdom.arch && strcmp(c->xdom.arch, "x86_64") != 0 &&
                strcmp(c->xdom.arch, "i686") != 0) {
-        vp_strv_push_take(&c->p->notes,
-                          vp_asprintf("%s: <pcihole64> is x86 only (arch %s): --mmio64 changes "
-                                      "nothing",
-                                      c->dom, c->xdom.arch));
+        vp_strv_push_take(
+            &c->p->notes,
+            vp_asprintf("%s: <pcihole64> is x86 only (arch %s): --mmio64 changes nothing", c->dom,
+                        c->xdom.arch));
         goto done;
     } else {
         uint64_t kib = target / 1024 + (target % 1024 != 0);
@@ -670,8 +667,9 @@ plan_mmio(attach_ctx *c, char **ret_xml, char **ret_summary, vp_error *err)
         c->meta.maxphysaddr.has = true;
         c->meta.maxphysaddr.old_none = true;
         c->meta.maxphysaddr.cpu_created = created;
-        vp_strv_push(&parts, "<cpu><maxphysaddr mode='passthrough'/> (the window ends above "
-                             "2^40; needs libvirt >= 8.7)");
+        vp_strv_push(
+            &parts,
+            "<cpu><maxphysaddr mode='passthrough'/> (the window ends above 2^40; needs libvirt >= 8.7)");
         changed = true;
     }
 done:
@@ -731,12 +729,13 @@ add_steps(attach_ctx *c, const char *redefine_xml, const char *redefine_summary,
         s = vp_plan_add_step(c->p, VP_STEP_ISOLATE);
         s->addr = d->addr;
         s->driver = vp_strdup(d->driver);
-        s->summary = selected(c, d)
-                         ? vp_asprintf("isolate %s (%s -> vfio-pci; managed='no': libvirt "
-                                       "leaves it to vpass)",
-                                       d->addr_str, d->driver)
-                         : vp_asprintf("isolate %s (%s -> vfio-pci, kept unassigned)", d->addr_str,
-                                       d->driver);
+        s->summary =
+            selected(c, d)
+                ? vp_asprintf(
+                      "isolate %s (%s -> vfio-pci; managed='no': libvirt leaves it to vpass)",
+                      d->addr_str, d->driver)
+                : vp_asprintf("isolate %s (%s -> vfio-pci, kept unassigned)", d->addr_str,
+                              d->driver);
     }
     if (redefine_xml) {
         s = vp_plan_add_step(c->p, VP_STEP_REDEFINE);
@@ -774,11 +773,10 @@ add_steps(attach_ctx *c, const char *redefine_xml, const char *redefine_summary,
         s->xml = vp_meta_api_xml(xmlDocGetRootElement(md));
         s->old_xml = c->meta_node ? vp_meta_api_xml(c->meta_node) : NULL;
         s->affect = req->affect;
-        s->summary = vp_asprintf("record in %s's vpass metadata (%s): %zu device%s, %zu "
-                                 "controller%s, %zu isolated",
-                                 c->dom, affect, c->meta.n_devices,
-                                 c->meta.n_devices == 1 ? "" : "s", c->meta.n_controllers,
-                                 c->meta.n_controllers == 1 ? "" : "s", c->meta.n_isolated);
+        s->summary = vp_asprintf(
+            "record in %s's vpass metadata (%s): %zu device%s, %zu controller%s, %zu isolated",
+            c->dom, affect, c->meta.n_devices, c->meta.n_devices == 1 ? "" : "s",
+            c->meta.n_controllers, c->meta.n_controllers == 1 ? "" : "s", c->meta.n_isolated);
     }
     return 0;
 }

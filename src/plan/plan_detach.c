@@ -202,13 +202,12 @@ plan_isolated(detach_ctx *c, bool reattach)
         }
         if (!reattach) {
             vp_pci_addr_format(&r->addr, buf);
-            vp_strv_push_take(&c->p->notes,
-                              vp_asprintf("%s stays on vfio-pci (vpass isolated it from %s): "
-                                          "detach with --reattach, or virsh nodedev-reattach "
-                                          "pci_%04x_%02x_%02x_%x",
-                                          buf, r->driver ? r->driver : "its driver",
-                                          (unsigned)r->addr.domain, (unsigned)r->addr.bus,
-                                          (unsigned)r->addr.slot, (unsigned)r->addr.func));
+            vp_strv_push_take(
+                &c->p->notes,
+                vp_asprintf(
+                    "%s stays on vfio-pci (vpass isolated it from %s): detach with --reattach, or virsh nodedev-reattach pci_%04x_%02x_%02x_%x",
+                    buf, r->driver ? r->driver : "its driver", (unsigned)r->addr.domain,
+                    (unsigned)r->addr.bus, (unsigned)r->addr.slot, (unsigned)r->addr.func));
         }
         free(r->driver);
     }
@@ -297,9 +296,9 @@ refuse_live_multifunction(const detach_ctx *c, vp_error *err)
         vp_autofree char *mf = an ? vp_xml_prop(an, "multifunction") : NULL;
 
         if (an && (g.func != 0 || vp_streq(mf, "on")))
-            return vp_error_set(err, VP_E_UNSUPPORTED,
-                                "libvirt cannot hot-unplug a multifunction card; use --config "
-                                "and restart the domain");
+            return vp_error_set(
+                err, VP_E_UNSUPPORTED,
+                "libvirt cannot hot-unplug a multifunction card; use --config and restart the domain");
     }
     return 0;
 }

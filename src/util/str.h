@@ -10,7 +10,7 @@
 /* Allocation never fails silently: like glib (and so libvirt), out of memory aborts. */
 void *vp_malloc0(size_t size);
 void *vp_realloc_array(void *p, size_t n, size_t size);
-char *vp_strdup(const char *s);              /* NULL in, NULL out */
+char *vp_strdup(const char *s); /* NULL in, NULL out */
 char *vp_strndup(const char *s, size_t n);
 char *vp_asprintf(const char *fmt, ...) VP_PRINTF(1, 2);
 
@@ -20,8 +20,8 @@ void vp_grow(void *p, size_t *alloc, size_t need, size_t size);
 /* A NULL-terminated vector of owned strings. */
 typedef char **vp_strv;
 size_t vp_strv_len(char *const *v);
-void vp_strv_push(char ***v, const char *s);       /* copies S */
-void vp_strv_push_take(char ***v, char *s);        /* takes S */
+void vp_strv_push(char ***v, const char *s); /* copies S */
+void vp_strv_push_take(char ***v, char *s);  /* takes S */
 bool vp_strv_contains(char *const *v, const char *s);
 void vp_strv_free(char **v);
 char **vp_strv_copy(char *const *v);

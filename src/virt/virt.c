@@ -120,8 +120,9 @@ vp_virt_open(const char *uri, bool readonly, vp_virt **ret, vp_error *err)
     if (!c) {
         vp_error_set(err, VP_E_CONNECT, "%s: cannot connect to libvirt: %s",
                      uri ? uri : "default URI", vp_virt_last_error());
-        return vp_error_hint(err, "check the URI (-c), that the libvirt daemon runs, and "
-                                  "your permissions on its socket");
+        return vp_error_hint(
+            err,
+            "check the URI (-c), that the libvirt daemon runs, and your permissions on its socket");
     }
     v = vp_malloc0(sizeof(*v));
     v->ops = &real_ops;

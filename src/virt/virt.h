@@ -106,11 +106,11 @@ typedef struct {
 
 struct vp_virt {
     const vp_virt_ops *ops;
-    char *uri;           /* the URI libvirt reports after connecting */
-    bool local;          /* the driver runs on this machine (no remote transport host) */
-    bool has_nodedev;    /* the connection answers the node-device API */
+    char *uri;        /* the URI libvirt reports after connecting */
+    bool local;       /* the driver runs on this machine (no remote transport host) */
+    bool has_nodedev; /* the connection answers the node-device API */
     bool readonly;
-    void *priv;          /* the implementation's state */
+    void *priv; /* the implementation's state */
 };
 
 /* Open URI (NULL: $LIBVIRT_DEFAULT_URI, then libvirt's default, as virsh does). READONLY for
