@@ -12,6 +12,8 @@ packages=(
   # the VFIO lab (docs/vfio-lab.md): depmod/modprobe for the downloaded kernel's modules, cpio
   # for its initramfs, xz to unpack the kernel for a direct (PVH) boot
   kmod cpio xz-utils
+  # bench/run.py measures peak RSS with /usr/bin/time
+  time
 )
 
 missing=()

@@ -38,6 +38,13 @@ step_is_nodedev(const vp_step *s)
     return s->kind == VP_STEP_ISOLATE || s->kind == VP_STEP_REATTACH;
 }
 
+/* A step that changes the host, not a domain: node devices, and VF settings on a PF. */
+static bool
+step_is_host(const vp_step *s)
+{
+    return step_is_nodedev(s) || s->kind == VP_STEP_SET_VF;
+}
+
 static const char *
 kind_name(vp_step_kind k)
 {
@@ -58,6 +65,8 @@ kind_name(vp_step_kind k)
         return "remove-controller";
     case VP_STEP_REATTACH:
         return "reattach";
+    case VP_STEP_SET_VF:
+        return "set-vf";
     }
     return "?";
 }
@@ -86,7 +95,7 @@ affect_virsh(unsigned affect)
 static unsigned
 resolve_affect(const vp_step *s, bool running)
 {
-    if (step_is_nodedev(s))
+    if (step_is_host(s))
         return 0;
     if (s->kind == VP_STEP_REDEFINE)
         return VP_AFFECT_CONFIG;
@@ -119,6 +128,10 @@ validate_plan(const vp_plan *plan, vp_error *err)
         case VP_STEP_REATTACH:
         case VP_STEP_SET_METADATA:
             break;
+        case VP_STEP_SET_VF:
+            if (!s->vf.pf[0])
+                missing = "the PF's interface name";
+            break;
         case VP_STEP_REDEFINE:
             if (!s->xml)
                 missing = "the new definition";
@@ -133,7 +146,7 @@ validate_plan(const vp_plan *plan, vp_error *err)
                 missing = "the device XML";
             break;
         }
-        if (!missing && !step_is_nodedev(s) && !plan->domain)
+        if (!missing && !step_is_host(s) && !plan->domain)
             missing = "the domain it changes";
         if (missing)
             return vp_error_set(err, VP_E_DATA, "%s: step %zu of %zu (%s) lacks %s",
@@ -143,10 +156,22 @@ validate_plan(const vp_plan *plan, vp_error *err)
     return 0;
 }
 
+/* SET_VF through the netlink seam NL: the step's settings, or its undo's. */
+static int
+run_set_vf(vp_netlink *nl, const vp_step *s, bool undo, vp_error *err)
+{
+    int trust = undo ? s->vf.undo_trust : s->vf.trust;
+    int spoofchk = undo ? s->vf.undo_spoofchk : s->vf.spoofchk;
+
+    if (trust == VP_VF_UNKNOWN && spoofchk == VP_VF_UNKNOWN)
+        return 0; /* nothing known to set (an undo whose old values were not reported) */
+    return nl->ops->set_vf(nl, s->vf.pf, s->vf.index, trust, spoofchk, err);
+}
+
 /* Run step S (UNDO false) or its inverse (UNDO true) with resolved AFFECT. */
 static int
-run_step(vp_virt *v, const vp_plan *plan, const vp_step *s, unsigned affect, bool undo,
-         vp_error *err)
+run_step(vp_virt *v, vp_netlink *nl, const vp_plan *plan, const vp_step *s, unsigned affect,
+         bool undo, vp_error *err)
 {
     const vp_virt_ops *ops = v->ops;
     vp_autofree char *nodedev = NULL;
@@ -175,6 +200,8 @@ run_step(vp_virt *v, const vp_plan *plan, const vp_step *s, unsigned affect, boo
     case VP_STEP_SET_METADATA:
         return ops->set_metadata(v, plan->domain, undo ? s->old_xml : s->xml, VP_METADATA_NS,
                                  VP_METADATA_PREFIX, affect, err);
+    case VP_STEP_SET_VF:
+        return run_set_vf(nl, s, undo, err);
     }
     return vp_error_set(err, VP_E_DATA, "%s: unknown step kind %d",
                         plan->domain ? plan->domain : "plan", (int)s->kind);
@@ -239,6 +266,22 @@ describe_leftover(const vp_plan *plan, size_t i, const vp_step *s, unsigned affe
             l->fix = vp_asprintf("virsh metadata %s %s --remove %s", d, VP_METADATA_NS,
                                  affect_virsh(affect));
         break;
+    case VP_STEP_SET_VF: {
+        int t = s->vf.undo_trust, sp = s->vf.undo_spoofchk;
+
+        l->what =
+            vp_asprintf("VF %u of %s keeps the settings step %zu set", s->vf.index, s->vf.pf, k);
+        l->fix = vp_asprintf("ip link set dev %s vf %u%s%s%s%s", s->vf.pf, s->vf.index,
+                             t != VP_VF_UNKNOWN ? " trust " : "",
+                             t == VP_VF_ON    ? "on"
+                             : t == VP_VF_OFF ? "off"
+                                              : "",
+                             sp != VP_VF_UNKNOWN ? " spoofchk " : "",
+                             sp == VP_VF_ON    ? "on"
+                             : sp == VP_VF_OFF ? "off"
+                                               : "");
+        break;
+    }
     }
     if (!l->what) {
         l->what = vp_asprintf("step %zu is not undone", k);
@@ -318,8 +361,17 @@ vp_apply_plan(vp_virt *v, const vp_plan *plan, vp_apply_report *report, vp_error
     if (validate_plan(plan, err) < 0)
         return -1;
 
-    for (i = 0; i < n; i++)
-        domain_steps |= !step_is_nodedev(&plan->steps[i]);
+    for (i = 0; i < n; i++) {
+        domain_steps |= !step_is_host(&plan->steps[i]);
+        if (plan->steps[i].kind == VP_STEP_SET_VF &&
+            !(r->netlink && r->netlink->ops && r->netlink->ops->set_vf)) {
+            vp_error_set(err, VP_E_UNSUPPORTED,
+                         "%s: step %zu of %zu sets VF %u's settings on %s through netlink, "
+                         "which is not available here",
+                         d ? d : "plan", i + 1, n, plan->steps[i].vf.index, plan->steps[i].vf.pf);
+            return vp_error_hint(err, "run vpass on the host itself with --root /");
+        }
+    }
     if (domain_steps && v->ops->domain_state(v, d, &running, &persistent, err) < 0)
         return -1;
     affect = vp_malloc0(sizeof(*affect) * n);
@@ -343,7 +395,7 @@ vp_apply_plan(vp_virt *v, const vp_plan *plan, vp_apply_report *report, vp_error
     for (i = 0; i < n; i++) {
         if (r->progress)
             r->progress(r->progress_ctx, i, n, &plan->steps[i], false);
-        if (run_step(v, plan, &plan->steps[i], affect[i], false, &step_err) < 0)
+        if (run_step(v, r->netlink, plan, &plan->steps[i], affect[i], false, &step_err) < 0)
             break;
         r->done++;
     }
@@ -358,7 +410,7 @@ vp_apply_plan(vp_virt *v, const vp_plan *plan, vp_apply_report *report, vp_error
 
         if (r->progress)
             r->progress(r->progress_ctx, j, n, s, true);
-        if (run_step(v, plan, s, affect[j], true, &e) == 0) {
+        if (run_step(v, r->netlink, plan, s, affect[j], true, &e) == 0) {
             r->undone++;
             continue;
         }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "../plan/plan.h"
+#include "../source/netlink.h"
 #include "../util/error.h"
 #include "../virt/virt.h"
 
@@ -27,6 +28,9 @@ typedef struct {
     /* Inputs, set by the caller before vp_apply_plan (zero: no progress reports). */
     vp_apply_progress_fn progress;
     void *progress_ctx;
+    /* The netlink seam for VP_STEP_SET_VF (SR-IOV); NULL: a plan with such a step is refused
+     * (VP_E_UNSUPPORTED) before anything runs. */
+    vp_netlink *netlink;
 
     /* Outputs, written by vp_apply_plan whether it succeeds or not. */
     size_t n_steps;       /* steps in the plan (0 for a noop) */

@@ -81,6 +81,14 @@ void vp_cli_print_summary(const vp_host *h, const char *what);
 json_object *vp_json_device(const vp_host *h, const vp_device *d);
 json_object *vp_json_group(const vp_host *h, const vp_group *g);
 void vp_json_print(json_object *o); /* prints and releases O */
+
+/* A JSON array written element by element (one element per line), for long lists. */
+typedef struct {
+    size_t n;
+} vp_json_stream;
+void vp_json_array_begin(vp_json_stream *st);
+void vp_json_array_add(vp_json_stream *st, json_object *o); /* prints and releases O */
+void vp_json_array_end(vp_json_stream *st);
 /* "Vendor Product [vvvv:dddd]" (names omitted when unknown), allocated. */
 char *vp_device_label(const vp_device *d);
 const char *vp_color_verdict(const vp_cli *cli, vp_verdict v);
@@ -94,6 +102,93 @@ void vp_table_print(vp_table *t, FILE *f);
 void vp_table_free(vp_table *t);
 VP_DEFINE_AUTOPTR(vp_table, vp_table_free)
 
+/* ---- SR-IOV (cmd_sriov.c): the options attach and detach take for a VF of a PF ---- */
+#include "plan/plan.h"
+
+struct vp_netlink;
+struct vp_virt;
+
+enum {
+    VP_OPT_SRIOV_PF = 0x4800,
+    VP_OPT_SRIOV_VF,
+    VP_OPT_SRIOV_MAC,
+    VP_OPT_SRIOV_VLAN,
+    VP_OPT_SRIOV_TRUST,
+    VP_OPT_SRIOV_SPOOFCHK,
+    VP_OPT_SRIOV_AS,
+};
+
+/* Entries for a command's getopt table (attach: all; detach: --pf and --vf). */
+#define VP_CLI_SRIOV_OPTIONS                                                                       \
+    {"pf", required_argument, NULL, VP_OPT_SRIOV_PF},                                              \
+        {"vf", required_argument, NULL, VP_OPT_SRIOV_VF},                                          \
+        {"mac", required_argument, NULL, VP_OPT_SRIOV_MAC},                                        \
+        {"vlan", required_argument, NULL, VP_OPT_SRIOV_VLAN},                                      \
+        {"trust", required_argument, NULL, VP_OPT_SRIOV_TRUST},                                    \
+        {"spoofchk", required_argument, NULL, VP_OPT_SRIOV_SPOOFCHK},                              \
+        {"as", required_argument, NULL, VP_OPT_SRIOV_AS}
+#define VP_CLI_SRIOV_DETACH_OPTIONS                                                                \
+    {"pf", required_argument, NULL, VP_OPT_SRIOV_PF},                                              \
+        {"vf", required_argument, NULL, VP_OPT_SRIOV_VF}
+
+/* Help text for those options. */
+#define VP_CLI_SRIOV_HELP                                                                          \
+    "SR-IOV (a VF of a PF instead of --group/--device; docs/sriov.md):\n"                          \
+    "      --pf IFNAME|ADDR     the PF (enp4s0, 0000:04:00.0)\n"                                   \
+    "      --vf N|auto          VF N, or a free one: in no domain's definition, not used by\n"     \
+    "                           the host, on the NUMA node of the domain's pinned CPUs\n"          \
+    "      --mac ADDR|auto      the guest's MAC; auto: 02:xx:.. derived from the domain's\n"       \
+    "                           UUID, the PF and the VF (stable); refused when a domain uses it\n" \
+    "      --vlan N             VLAN tag the PF puts on the VF's traffic (1-4094)\n"               \
+    "      --trust on|off       VF trust, set on the PF through netlink (detach sets it back)\n"   \
+    "      --spoofchk on|off    MAC spoof checking, likewise\n"                                    \
+    "      --as interface|hostdev  <interface type='hostdev'> (default) or a plain <hostdev>\n"    \
+    "                           (a VF that is no NIC, or no network setup)\n"
+#define VP_CLI_SRIOV_DETACH_HELP                                                                   \
+    "SR-IOV:\n"                                                                                    \
+    "      --pf IFNAME|ADDR     the PF whose VFs to take back\n"                                   \
+    "      --vf N               only VF N (default: every VF of the PF the domain holds);\n"       \
+    "                           trust/spoofchk that vpass changed are set back\n"
+
+/* The SR-IOV part of an attach or detach: what was asked, and what was read for it. */
+typedef struct {
+    bool inited; /* the request's defaults are set (first SR-IOV option) */
+    bool given;  /* --pf: the selection is a VF */
+    vp_sriov_request req;
+    struct vp_netlink *nl; /* this machine's netlink, when the host was read from "/" */
+    vp_vf_info *info;
+    vp_cpuset local_cpus;
+    bool has_choice; /* an attach plan chose a VF (recheck it under the lock) */
+    vp_sriov_choice choice;
+} vp_cli_sriov;
+
+/* Handle OPT if it is an SR-IOV option: 1 when it was, 0 when not, -1 with ERR (VP_E_USAGE). */
+int vp_cli_sriov_option(vp_cli_sriov *s, int opt, const char *arg, vp_error *err);
+
+/* Plan attach (or detach) of REQ's domain for the VF S asks for: reads the PF's VF settings
+ * through netlink and its local CPUs when H was read from this machine's "/" (else they are
+ * unknown, and --trust/--spoofchk are refused). */
+int vp_cli_sriov_plan(vp_cli *cli, const vp_host *h, const vp_plan_request *req, vp_cli_sriov *s,
+                      bool detach, bool reattach, vp_plan *ret, vp_error *err);
+
+/* Under the change lock, right before applying: the VF (and MAC) the plan chose are still in
+ * no domain's definition on V (another program than vpass may have taken them meanwhile). */
+int vp_cli_sriov_recheck(struct vp_virt *v, const vp_cli_sriov *s, const char *domain,
+                         vp_error *err);
+
+/* The netlink seam for vp_apply_report.netlink (NULL when none). */
+struct vp_netlink *vp_cli_sriov_netlink(const vp_cli_sriov *s);
+
+void vp_cli_sriov_clear(vp_cli_sriov *s);
+static inline void
+vp_cli_sriov_clearp(vp_cli_sriov **s)
+{
+    if (*s)
+        vp_cli_sriov_clear(*s);
+}
+/* A vp_cli_sriov * whose pointee is cleared when it leaves scope. */
+#define vp_cli_sriov_autoclear __attribute__((cleanup(vp_cli_sriov_clearp)))
+
 /* The commands. */
 extern const vp_command vp_cmd_list;
 extern const vp_command vp_cmd_groups;
@@ -102,3 +197,5 @@ extern const vp_command vp_cmd_check;
 extern const vp_command vp_cmd_attach;
 extern const vp_command vp_cmd_detach;
 extern const vp_command vp_cmd_xml;
+extern const vp_command vp_cmd_vfs;
+extern const vp_command vp_cmd_sriov;

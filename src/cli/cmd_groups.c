@@ -27,7 +27,6 @@ groups_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *
                                           "DEVICE", "DRIVER",  "NETDEV",  "OWNER"};
     vp_autoptr(vp_host) h = NULL;
     vp_autoptr(vp_table) t = NULL;
-    json_object *arr;
     bool help;
     int ind;
 
@@ -43,10 +42,12 @@ groups_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *
         return -1;
 
     if (cli->json) {
-        arr = json_object_new_array();
+        vp_json_stream st;
+
+        vp_json_array_begin(&st);
         for (size_t i = 0; i < h->n_groups; i++)
-            json_object_array_add(arr, vp_json_group(h, &h->groups[i]));
-        vp_json_print(arr);
+            vp_json_array_add(&st, vp_json_group(h, &h->groups[i]));
+        vp_json_array_end(&st);
         return 0;
     }
     if (!h->iommu_present) {

@@ -112,7 +112,6 @@ list_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *er
     list_args a = {0};
     vp_autoptr(vp_host) h = NULL;
     vp_autoptr(vp_table) t = NULL;
-    json_object *arr;
     bool help;
     int ind;
     size_t shown = 0;
@@ -129,11 +128,13 @@ list_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *er
         return vp_error_set(err, VP_E_NOTFOUND, "domain '%s': no such domain", a.owner);
 
     if (cli->json) {
-        arr = json_object_new_array();
+        vp_json_stream st;
+
+        vp_json_array_begin(&st);
         for (size_t i = 0; i < h->n_devices; i++)
             if (device_selected(&a, h->devices[i]))
-                json_object_array_add(arr, vp_json_device(h, h->devices[i]));
-        vp_json_print(arr);
+                vp_json_array_add(&st, vp_json_device(h, h->devices[i]));
+        vp_json_array_end(&st);
         return 0;
     }
     t = vp_table_new(VP_ARRAY_SIZE(headers), headers);

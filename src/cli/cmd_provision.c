@@ -33,6 +33,7 @@ typedef struct {
     bool force;
     bool reattach;
     vp_format format;
+    vp_cli_sriov sriov; /* --pf, --vf, --mac...: a VF of a PF (cmd_sriov.c) */
 } prov_args;
 
 enum {
@@ -77,11 +78,11 @@ enum {
         {"force", no_argument, NULL, OPT_FORCE}
 
 static const struct option attach_options[] = {
-    SELECT_OPTIONS, XML_OPTIONS, CHANGE_OPTIONS, {NULL, 0, NULL, 0},
+    SELECT_OPTIONS, XML_OPTIONS, CHANGE_OPTIONS, VP_CLI_SRIOV_OPTIONS, {NULL, 0, NULL, 0},
 };
 static const struct option detach_options[] = {
     SELECT_OPTIONS, CHANGE_OPTIONS, {"reattach", no_argument, NULL, OPT_REATTACH},
-    {NULL, 0, NULL, 0},
+    VP_CLI_SRIOV_DETACH_OPTIONS, {NULL, 0, NULL, 0},
 };
 static const struct option xml_options[] = {
     SELECT_OPTIONS, XML_OPTIONS, {"format", required_argument, NULL, OPT_FORMAT},
@@ -181,8 +182,14 @@ prov_option(void *ctx, int opt, const char *arg, vp_error *err)
             return vp_error_set(err, VP_E_USAGE,
                                 "--format '%s': expected libvirt, qemu or proxmox", arg);
         return 0;
-    default:
+    default: {
+        /* --pf, --vf, --mac, --vlan, --trust, --spoofchk, --as (cmd_sriov.c). */
+        int r = vp_cli_sriov_option(&a->sriov, opt, arg, err);
+
+        if (r != 0)
+            return r < 0 ? -1 : 0;
         return vp_error_set(err, VP_E_USAGE, "unexpected option");
+    }
     }
 }
 
@@ -192,9 +199,17 @@ validate_args(const vp_command *cmd, prov_args *a, bool need_domain, vp_error *e
 {
     if (need_domain && !a->domain)
         return vp_error_set(err, VP_E_USAGE, "%s: which domain? (--domain NAME)", cmd->name);
-    if (!a->group && !a->devices)
-        return vp_error_set(err, VP_E_USAGE, "%s: what to %s? (--group N, --device ADDR or "
-                                             "--netdev IFNAME)",
+    if (a->sriov.inited && !a->sriov.given)
+        return vp_error_set(err, VP_E_USAGE, "%s: --vf, --mac, --vlan, --trust, --spoofchk and "
+                                             "--as go with --pf",
+                            cmd->name);
+    if (a->sriov.given && (a->group || a->devices))
+        return vp_error_set(err, VP_E_USAGE, "%s: --pf selects a VF; not with --group, "
+                                             "--device or --netdev",
+                            cmd->name);
+    if (!a->group && !a->devices && !a->sriov.given)
+        return vp_error_set(err, VP_E_USAGE, "%s: what to %s? (--group N, --device ADDR, "
+                                             "--netdev IFNAME or --pf IFNAME --vf N)",
                             cmd->name, cmd->name);
     if (a->no_rom && (a->rom_bar_set || a->rom_file))
         return vp_error_set(err, VP_E_USAGE, "--no-rom cannot be combined with --rom-bar or "
@@ -256,6 +271,7 @@ static const char *const step_kinds[] = {
     [VP_STEP_DETACH] = "detach",
     [VP_STEP_REMOVE_CONTROLLER] = "remove-controller",
     [VP_STEP_REATTACH] = "reattach",
+    [VP_STEP_SET_VF] = "set-vf",
 };
 
 static json_object *
@@ -296,7 +312,8 @@ json_plan(const vp_plan *p, bool dry_run, bool changed)
         json_object *j = json_object_new_object();
         char buf[VP_PCI_ADDR_STRLEN];
         bool has_addr = s->kind == VP_STEP_ISOLATE || s->kind == VP_STEP_ATTACH ||
-                        s->kind == VP_STEP_DETACH || s->kind == VP_STEP_REATTACH;
+                        s->kind == VP_STEP_DETACH || s->kind == VP_STEP_REATTACH ||
+                        s->kind == VP_STEP_SET_VF;
 
         json_object_object_add(j, "kind", json_object_new_string(step_kinds[s->kind]));
         json_object_object_add(j, "address", has_addr ? json_object_new_string(
@@ -367,10 +384,13 @@ provision_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
               const struct option *options, bool detach, bool xml_only, vp_error *err)
 {
     prov_args a = {.managed = true, .format = VP_FORMAT_LIBVIRT};
+    vp_cli_sriov_autoclear vp_cli_sriov *sriov = &a.sriov;
     vp_autostrv char **devices = NULL;
+    /* Declared before the connection, so released after it is closed: the lock covers every
+     * use of libvirt (an embedded driver allows one process per root). */
+    vp_autoptr(vp_lock) lock = NULL;
     vp_autoptr(vp_host) h = NULL;
     vp_autoptr(vp_virt) v = NULL;
-    vp_autoptr(vp_lock) lock = NULL;
     vp_autofree vp_device **selected = NULL;
     vp_autofree char *domain_xml = NULL;
     vp_autofree char *config_xml = NULL;
@@ -451,12 +471,16 @@ provision_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
     req.force = a.force;
     req.templates_dir = templates_dir();
 
-    rc = detach ? vp_plan_detach(h, &req, a.reattach, &plan, err)
-                : vp_plan_attach(h, &req, &plan, err);
+    if (sriov->given)
+        rc = vp_cli_sriov_plan(cli, h, &req, sriov, detach, a.reattach, &plan, err);
+    else
+        rc = detach ? vp_plan_detach(h, &req, a.reattach, &plan, err)
+                    : vp_plan_attach(h, &req, &plan, err);
     if (rc < 0) {
         if (!cli->json)
             warn_findings(&plan.findings);
-        if (err->code == VP_E_UNSAFE && !a.force)
+        /* A block from the checks (SR-IOV's own refusals, a MAC or NUMA, keep their hint). */
+        if (err->code == VP_E_UNSAFE && !a.force && plan.findings.n)
             vp_error_hint(err, "run 'vpass check' for the full survey; --force passes only "
                                "the blocks documented as overridable");
         vp_plan_clear(&plan);
@@ -493,6 +517,13 @@ provision_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
         return 0;
     }
 
+    /* SR-IOV: under the lock, the VF --vf auto chose is still nobody's; its settings go
+     * through netlink (cmd_sriov.c). */
+    if (vp_cli_sriov_recheck(v, sriov, a.domain, err) < 0) {
+        vp_plan_clear(&plan);
+        return -1;
+    }
+    report.netlink = vp_cli_sriov_netlink(sriov);
     if (!cli->json) {
         report.progress = progress;
         report.progress_ctx = NULL;
@@ -560,9 +591,10 @@ xml_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *err
 
 const vp_command vp_cmd_attach = {
     .name = "attach",
-    .usage = "--domain NAME (--group N | --device DEVICE... | --netdev IFNAME) [OPTIONS]",
+    .usage = "--domain NAME (--group N | --device DEVICE... | --netdev IFNAME | --pf IFNAME "
+             "--vf N|auto) [OPTIONS]",
     .summary = "give a group or devices to a domain: checks, isolation, XML, rollback",
-    .help = SELECT_HELP XML_HELP CHANGE_HELP
+    .help = SELECT_HELP VP_CLI_SRIOV_HELP XML_HELP CHANGE_HELP
     "The pre-flight checks run first; a block stops the command. Other endpoints of the\n"
     "group still on host drivers are bound to vfio-pci and kept unassigned. Any failure\n"
     "undoes every earlier step; running it again after success changes nothing.\n",
@@ -571,10 +603,10 @@ const vp_command vp_cmd_attach = {
 
 const vp_command vp_cmd_detach = {
     .name = "detach",
-    .usage = "--domain NAME (--group N | --device DEVICE... | --netdev IFNAME) [--reattach] "
-             "[OPTIONS]",
+    .usage = "--domain NAME (--group N | --device DEVICE... | --netdev IFNAME | --pf IFNAME "
+             "[--vf N]) [--reattach] [OPTIONS]",
     .summary = "take back what attach gave a domain",
-    .help = SELECT_HELP CHANGE_HELP
+    .help = SELECT_HELP VP_CLI_SRIOV_DETACH_HELP CHANGE_HELP
     "      --reattach           give the devices (and the siblings vpass isolated) back to\n"
     "                           the host drivers they had\n",
     .run = detach_run,

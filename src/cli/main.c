@@ -15,6 +15,8 @@ static const vp_command *const commands[] = {
     &vp_cmd_xml,
     &vp_cmd_attach,
     &vp_cmd_detach,
+    &vp_cmd_vfs,
+    &vp_cmd_sriov,
 
 };
 

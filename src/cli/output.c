@@ -104,6 +104,30 @@ vp_json_group(const vp_host *h, const vp_group *g)
 }
 
 void
+vp_json_array_begin(vp_json_stream *st)
+{
+    st->n = 0;
+    fputc('[', stdout);
+}
+
+void
+vp_json_array_add(vp_json_stream *st, json_object *o)
+{
+    /* One element at a time: the whole document is never in memory (5,000 devices). */
+    fputs(st->n++ ? ",\n  " : "\n  ", stdout);
+    fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                JSON_C_TO_STRING_NOSLASHESCAPE),
+          stdout);
+    json_object_put(o);
+}
+
+void
+vp_json_array_end(vp_json_stream *st)
+{
+    fputs(st->n ? "\n]\n" : "]\n", stdout);
+}
+
+void
 vp_json_print(json_object *o)
 {
     fputs(

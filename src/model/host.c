@@ -66,6 +66,7 @@ vp_domain_clear(vp_domain *d)
     free(d->machine);
     free(d->loader);
     free(d->maxphysaddr_mode);
+    vp_strv_free(d->macs);
     memset(d, 0, sizeof(*d));
 }
 

@@ -109,6 +109,9 @@ typedef struct {
     char *maxphysaddr_mode; /* <cpu><maxphysaddr mode=...>, NULL when absent */
     bool has_maxphysaddr_bits;
     unsigned maxphysaddr_bits;
+    /* Every <interface><mac address> of the live and persistent definitions, lower case,
+     * sorted, unique (vp_strv; NULL when none): SR-IOV refuses a MAC another domain uses. */
+    char **macs;
 } vp_domain;
 
 /* One PCI device referenced by one domain (merged over its live and persistent XML). */

@@ -9,6 +9,7 @@
 
 #include "../check/check.h"
 #include "../model/host.h"
+#include "../source/netlink.h"
 #include "../util/error.h"
 
 /* Which definition a change affects, as virsh's --live/--config/--current. */
@@ -74,6 +75,9 @@ typedef enum {
     VP_STEP_DETACH,            /* detach device XML */
     VP_STEP_REMOVE_CONTROLLER, /* detach a controller vpass added */
     VP_STEP_REATTACH,          /* give a device back to its host driver */
+    VP_STEP_SET_VF,            /* SR-IOV: set a VF's trust/spoofchk on its PF through netlink
+                                * (libvirt has no XML for them; plan_sriov.c); undo: set the
+                                * old values. Changes no domain */
 } vp_step_kind;
 
 /* vpass's record in the domain's <metadata>: what attach added, so detach removes exactly that
@@ -91,6 +95,14 @@ typedef struct {
                          * REATTACH: the driver it goes back to */
     unsigned affect;    /* VP_AFFECT_* for this step */
     char *summary;      /* one line: "attach 0000:18:00.0 to vm1 (config)" */
+    /* VP_STEP_SET_VF (ADDR is the VF): the settings set on the PF, and what undo sets back
+     * (VP_VF_OFF/ON; VP_VF_UNKNOWN leaves a setting alone). */
+    struct {
+        char pf[VP_IFNAME_MAX]; /* the PF's interface name */
+        unsigned index;         /* the VF's number on the PF */
+        int trust, spoofchk;
+        int undo_trust, undo_spoofchk;
+    } vf;
 } vp_step;
 
 typedef struct {
@@ -134,3 +146,144 @@ char *vp_plan_render(const vp_plan *p, vp_format format);
 /* Parse a size: "64G", "65536M", "128GiB", "1T", bytes without unit; -1 VP_E_USAGE on garbage,
  * overflow, or zero. */
 int vp_parse_size(const char *s, uint64_t *ret, vp_error *err);
+
+/* ---- SR-IOV (plan_sriov.c, docs/sriov.md): the VFs of a PF, giving one to a domain (VF
+ * settings libvirt has no XML for go through netlink: VP_STEP_SET_VF), creating VFs ---- */
+
+/* A set of host CPUs, as libvirt and sysfs write them ("0-5,12-17", libvirt's "^3" too). */
+typedef struct {
+    uint64_t *bits;
+    size_t n_words;
+} vp_cpuset;
+
+/* Parse S into *RET (cleared first): 0, or -1 when malformed (RET then empty). */
+int vp_cpuset_parse(const char *s, vp_cpuset *ret);
+void vp_cpuset_clear(vp_cpuset *c);
+bool vp_cpuset_empty(const vp_cpuset *c);
+bool vp_cpuset_subset(const vp_cpuset *a, const vp_cpuset *b); /* every CPU of A is in B */
+void vp_cpuset_union(vp_cpuset *a, const vp_cpuset *b);
+char *vp_cpuset_format(const vp_cpuset *c); /* "0-5,12-17" (allocated; "" when empty) */
+
+typedef enum {
+    VP_VF_FREE,     /* in no domain's definition, not used by the host */
+    VP_VF_ASSIGNED, /* in a domain's definition (running or not) */
+    VP_VF_HOST,     /* on a host driver whose interface (or disk) the host uses */
+} vp_vf_state;
+
+const char *vp_vf_state_name(vp_vf_state s); /* "free", "assigned", "host" */
+
+/* STATE of VF D in H; *RET_WHY (may be NULL) gets why (allocated) for ASSIGNED and HOST. A
+ * remote host (no host facts) counts a VF on a host driver with an interface as HOST. */
+vp_vf_state vp_sriov_vf_state(const vp_host *h, const vp_device *d, char **ret_why);
+
+typedef struct {
+    unsigned index;        /* virtfnN */
+    vp_pci_addr addr;
+    const vp_device *dev;  /* NULL when the model lacks it */
+    vp_vf_state state;
+    char *why;             /* see vp_sriov_vf_state */
+    bool info_known;       /* the PF's netlink report has this VF */
+    vp_vf_info info;
+} vp_sriov_vf;
+
+typedef struct {
+    const vp_device *pf;
+    const char *ifname; /* the PF's interface (borrowed), NULL when it has none */
+    unsigned total;     /* sriov_totalvfs (libvirt maxCount) */
+    unsigned current;   /* VFs enabled now */
+    bool info_known;    /* netlink reported the VFs' MAC, VLAN, trust... */
+    char *info_why;     /* why not, NULL when known */
+    vp_sriov_vf *vfs;
+    size_t n_vfs;
+} vp_sriov_pf;
+
+/* Resolve SEL (interface name, address or node-device name) to an SR-IOV PF of H (borrowed).
+ * -1 with ERR: VP_E_NOTFOUND, or VP_E_USAGE when SEL is a device but not a PF (a VF: the hint
+ * names its PF). */
+int vp_sriov_find_pf(const vp_host *h, const char *sel, const vp_device **ret, vp_error *err);
+
+/* The VFs of PF with their state and, when INFO_KNOWN, what INFO (N entries, from the PF's
+ * netlink report) says of each; else WHY says why not. RET is cleared with vp_sriov_pf_clear. */
+void vp_sriov_pf_build(const vp_host *h, const vp_device *pf, const vp_vf_info *info, size_t n,
+                       bool info_known, const char *why, vp_sriov_pf *ret);
+void vp_sriov_pf_clear(vp_sriov_pf *p);
+
+typedef enum {
+    VP_VF_AS_INTERFACE, /* <interface type='hostdev'>: libvirt sets MAC and VLAN on the PF */
+    VP_VF_AS_HOSTDEV,   /* <hostdev>: a VF that is no NIC (NVMe), or no network setup */
+} vp_vf_as;
+
+/* What `vpass attach|detach --pf` asked for, with what the CLI read from the host. */
+typedef struct {
+    const char *pf;       /* PF selector */
+    bool has_vf;          /* --vf given (detach without it: every VF of PF the domain holds) */
+    bool vf_auto;         /* --vf auto */
+    unsigned vf;          /* --vf N */
+    bool mac_auto;        /* --mac auto */
+    const char *mac;      /* --mac ADDR, NULL when none (libvirt then makes one up) */
+    unsigned vlan;        /* --vlan N, 0 when none */
+    int trust, spoofchk;  /* VP_VF_OFF/ON, VP_VF_UNKNOWN when not asked */
+    vp_vf_as as;
+    const vp_vf_info *info; /* the PF's netlink report (current settings), when INFO_KNOWN */
+    size_t n_info;
+    bool info_known;
+    bool netlink;         /* SET_VF steps can run (this machine, root "/") */
+    const vp_cpuset *local_cpus; /* CPUs local to the PF (sysfs local_cpulist), NULL unknown */
+} vp_sriov_request;
+
+/* The VF an SR-IOV attach plan chose. */
+typedef struct {
+    vp_pci_addr addr;
+    unsigned index;
+    bool has_mac;
+    char mac[18];
+} vp_sriov_choice;
+
+/* Plan giving a VF of SR->pf to REQ's domain (REQ's target is ignored: the VF is the target):
+ * pick it (--vf auto: in no definition, not used by the host, local to the domain's pinned
+ * CPUs; the lowest index of those not on a host driver first), give it a MAC (--mac auto:
+ * vp_sriov_auto_mac) no other domain uses, then plan as vp_plan_attach does, the device being
+ * an <interface type='hostdev'> with <mac> and <vlan> (or a <hostdev>), followed by a SET_VF
+ * step for --trust/--spoofchk that differ from the VF's settings (recorded in the metadata so
+ * detach sets them back). --vf auto when the domain holds a VF of the PF already -> noop.
+ * Errors: VP_E_USAGE (options), VP_E_NOTFOUND (PF, VF, no free VF), VP_E_UNSAFE (MAC taken,
+ * VF elsewhere, NUMA), VP_E_UNSUPPORTED (trust/spoofchk without netlink), as vp_plan_attach. */
+int vp_plan_sriov_attach(const vp_host *h, const vp_plan_request *req,
+                         const vp_sriov_request *sr, vp_plan *ret, vp_sriov_choice *ret_choice,
+                         vp_error *err);
+
+/* Plan taking back the VF SR->vf of SR->pf (every VF of it the domain holds without
+ * SR->has_vf), as vp_plan_detach does, with SET_VF steps that put back the trust/spoofchk
+ * vpass recorded (a note instead when SR->netlink is false). */
+int vp_plan_sriov_detach(const vp_host *h, const vp_plan_request *req,
+                         const vp_sriov_request *sr, bool reattach, vp_plan *ret, vp_error *err);
+
+/* The MAC --mac auto gives VF INDEX of the PF at PF_ADDR in the domain with UUID: 02 (locally
+ * administered, unicast), then the first five bytes of FNV-1a-64 over "vpass-mac-1", UUID (lower
+ * case), the PF's address and INDEX, each NUL-terminated. Same inputs, same MAC. */
+void vp_sriov_auto_mac(const char *uuid, const vp_pci_addr *pf_addr, unsigned index,
+                       uint8_t ret[6]);
+
+/* `vpass sriov --numvfs`: what changing a PF's VF count takes. */
+typedef struct {
+    const vp_device *pf;
+    const char *ifname; /* borrowed, NULL when none */
+    unsigned from, to, total;
+    bool noop;
+    unsigned *writes;   /* values to write to sriov_numvfs, in order (0 first to change a
+                         * non-zero count: the kernel refuses otherwise) */
+    size_t n_writes;
+    char *attr_path;    /* relative to the root: sys/bus/pci/devices/PF/sriov_numvfs */
+    bool persist;
+    char *rule_path;    /* --persist: relative to the root, etc/udev/rules.d/... */
+    char *rule;         /* the rule file's content; NULL: remove it (--numvfs 0) */
+    char **notes;       /* vp_strv */
+} vp_sriov_numvfs_plan;
+
+/* Plan setting PF_SEL's VF count to N (bounded by sriov_totalvfs) and, with PERSIST, the udev
+ * rule that sets it at boot. Refused (VP_E_UNSAFE) while a VF that would go away is assigned to
+ * a domain or used by the host; VP_E_UNSUPPORTED for a PF without a driver or a host not read
+ * from sysfs; VP_E_USAGE for N beyond the total. */
+int vp_plan_sriov_numvfs(const vp_host *h, const char *pf_sel, unsigned n, bool persist,
+                         vp_sriov_numvfs_plan *ret, vp_error *err);
+void vp_sriov_numvfs_plan_clear(vp_sriov_numvfs_plan *p);

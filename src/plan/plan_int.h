@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../source/netlink.h"
 #include "../source/xmlread.h"
 #include "plan.h"
 
@@ -84,6 +85,17 @@ typedef struct {
     bool cpu_created; /* maxphysaddr: vpass also created <cpu> */
 } vp_meta_setting;
 
+/* A VF whose settings vpass changed on its PF through netlink (trust, spoofchk: libvirt has no
+ * XML for them), with what they were, so detach puts them back (plan_sriov.c). Written only
+ * beside the VF's device record. */
+typedef struct {
+    vp_pci_addr addr;
+    char *pf;         /* the PF's interface name */
+    unsigned index;   /* the VF's number on the PF */
+    int old_trust;    /* VP_VF_OFF or VP_VF_ON; VP_VF_UNKNOWN: vpass did not change it */
+    int old_spoofchk; /* likewise */
+} vp_meta_vf;
+
 /* vpass's <metadata> record of a domain. */
 typedef struct {
     bool present; /* the domain has a vpass element */
@@ -97,6 +109,8 @@ typedef struct {
     vp_meta_setting maxphysaddr;
     vp_meta_setting ovmf_mmio64;
     vp_meta_setting metadata; /* the domain had no <metadata> before vpass */
+    vp_meta_vf *vfs;          /* SR-IOV settings vpass changed (plan_sriov.c) */
+    size_t n_vfs;
 } vp_meta;
 
 /* Read vpass's element (namespace VP_METADATA_NS, any prefix) from DOMAIN_ROOT's <metadata>
@@ -119,6 +133,8 @@ char *vp_meta_api_xml(const xmlNode *node);
 void vp_meta_add_device(vp_meta *m, const vp_pci_addr *addr, vp_use_kind kind, const char *driver);
 void vp_meta_add_isolated(vp_meta *m, const vp_pci_addr *addr, const char *driver);
 void vp_meta_add_controller(vp_meta *m, unsigned index);
+void vp_meta_add_vf(vp_meta *m, const vp_pci_addr *addr, const char *pf, unsigned index,
+                    int old_trust, int old_spoofchk);
 void vp_meta_clear(vp_meta *m);
 
 /* Add a zeroed step of KIND to P and return it. */

@@ -41,6 +41,7 @@ is_device_step(vp_step_kind k)
     case VP_STEP_REDEFINE:
     case VP_STEP_SET_METADATA:
     case VP_STEP_REATTACH:
+    case VP_STEP_SET_VF:
         return false;
     }
     return false;

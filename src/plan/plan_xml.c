@@ -254,8 +254,23 @@ vp_meta_add_controller(vp_meta *m, unsigned index)
 }
 
 void
+vp_meta_add_vf(vp_meta *m, const vp_pci_addr *addr, const char *pf, unsigned index, int old_trust,
+               int old_spoofchk)
+{
+    m->vfs = vp_realloc_array(m->vfs, m->n_vfs + 1, sizeof(*m->vfs));
+    m->vfs[m->n_vfs++] = (vp_meta_vf){.addr = *addr,
+                                      .pf = vp_strdup(pf),
+                                      .index = index,
+                                      .old_trust = old_trust,
+                                      .old_spoofchk = old_spoofchk};
+}
+
+void
 vp_meta_clear(vp_meta *m)
 {
+    for (size_t i = 0; i < m->n_vfs; i++)
+        free(m->vfs[i].pf);
+    free(m->vfs);
     for (size_t i = 0; i < m->n_devices; i++)
         free(m->devices[i].driver);
     for (size_t i = 0; i < m->n_isolated; i++)
@@ -318,6 +333,51 @@ read_setting(const xmlNode *rec, vp_meta_setting *s, vp_error *err)
     return 0;
 }
 
+/* "on"/"off" of an SR-IOV record's old-* attribute; absent: vpass did not change it. */
+static int
+read_onoff(const xmlNode *rec, const char *attr, int *ret, vp_error *err)
+{
+    vp_autofree char *v = vp_xml_prop(rec, attr);
+
+    if (!v)
+        *ret = VP_VF_UNKNOWN;
+    else if (strcmp(v, "on") == 0)
+        *ret = VP_VF_ON;
+    else if (strcmp(v, "off") == 0)
+        *ret = VP_VF_OFF;
+    else
+        return vp_error_set(err, VP_E_DATA, "vpass metadata: <vf %s='%s'> is neither on nor off",
+                            attr, v);
+    return 0;
+}
+
+/* <vf address pf index old-trust old-spoofchk/> (plan_sriov.c). */
+static int
+read_vf(const xmlNode *rec, vp_meta *m, vp_error *err)
+{
+    vp_autofree char *pf = vp_xml_prop(rec, "pf");
+    vp_autofree char *idx = vp_xml_prop(rec, "index");
+    vp_pci_addr a;
+    unsigned index;
+    int trust, spoofchk;
+
+    if (read_addr_attr(rec, &a, err) < 0)
+        return -1;
+    if (!pf || !*pf || strlen(pf) >= VP_IFNAME_MAX)
+        return vp_error_set(err, VP_E_DATA,
+                            "vpass metadata: <vf pf='%s'> is not an interface "
+                            "name",
+                            pf ? pf : "");
+    if (!idx || vp_parse_uint(idx, &index) < 0)
+        return vp_error_set(err, VP_E_DATA, "vpass metadata: <vf index='%s'> is not a number",
+                            idx ? idx : "");
+    if (read_onoff(rec, "old-trust", &trust, err) < 0 ||
+        read_onoff(rec, "old-spoofchk", &spoofchk, err) < 0)
+        return -1;
+    vp_meta_add_vf(m, &a, pf, index, trust, spoofchk);
+    return 0;
+}
+
 int
 vp_meta_read(xmlNode *domain_root, vp_meta *m, xmlNode **ret_node, vp_error *err)
 {
@@ -370,6 +430,9 @@ vp_meta_read(xmlNode *domain_root, vp_meta *m, xmlNode **ret_node, vp_error *err
                 goto fail;
         } else if (strcmp(name, "metadata") == 0) {
             if (read_setting(rec, &m->metadata, err) < 0)
+                goto fail;
+        } else if (strcmp(name, "vf") == 0) {
+            if (read_vf(rec, m, err) < 0)
                 goto fail;
         }
         /* Records of a newer vpass are skipped: this one cannot undo them anyway. */
@@ -430,7 +493,7 @@ int
 vp_meta_build(const vp_meta *m, const char *templates_dir, xmlDoc **ret, vp_error *err)
 {
     static const char *const names[] = {"device",      "controller",  "isolated", "pcihole64",
-                                        "maxphysaddr", "ovmf-mmio64", "metadata"};
+                                        "maxphysaddr", "ovmf-mmio64", "metadata", "vf"};
     xmlNode *proto[VP_ARRAY_SIZE(names)] = {NULL};
     vp_autoxmldoc doc = NULL;
     xmlNode *root;
@@ -480,6 +543,30 @@ vp_meta_build(const vp_meta *m, const char *templates_dir, xmlDoc **ret, vp_erro
     set_setting(root, proto[4], &m->maxphysaddr);
     set_setting(root, proto[5], &m->ovmf_mmio64);
     set_setting(root, proto[6], &m->metadata);
+    for (size_t i = 0; i < m->n_vfs; i++) {
+        const vp_meta_vf *v = &m->vfs[i];
+        char buf[VP_PCI_ADDR_STRLEN];
+        bool held = false;
+        xmlNode *n;
+
+        /* A VF record stands beside its device record: without it, it is stale. */
+        for (size_t j = 0; j < m->n_devices; j++)
+            held |= vp_pci_addr_eq(&m->devices[j].addr, &v->addr);
+        if (!held)
+            continue;
+        n = add_record(root, proto[7]);
+        vp_plan_set_prop(n, "address", vp_pci_addr_format(&v->addr, buf));
+        vp_plan_set_prop(n, "pf", v->pf);
+        vp_plan_set_propf(n, "index", "%u", v->index);
+        if (v->old_trust != VP_VF_UNKNOWN)
+            vp_plan_set_prop(n, "old-trust", v->old_trust == VP_VF_ON ? "on" : "off");
+        else
+            xmlUnsetProp(n, (const xmlChar *)"old-trust");
+        if (v->old_spoofchk != VP_VF_UNKNOWN)
+            vp_plan_set_prop(n, "old-spoofchk", v->old_spoofchk == VP_VF_ON ? "on" : "off");
+        else
+            xmlUnsetProp(n, (const xmlChar *)"old-spoofchk");
+    }
     *ret = VP_STEAL(&doc);
     rc = 0;
 out:

@@ -272,3 +272,35 @@ vp_domxml_read_domain(vp_domain *d, const char *xml, vp_error *err)
     d->xml_read = true;
     return 0;
 }
+
+int
+vp_domxml_add_macs(vp_domain *d, const char *xml, vp_error *err)
+{
+    vp_autoxmldoc doc = NULL;
+    xmlNode *root;
+    const char *name = d->name ? d->name : "domain";
+
+    if (vp_xml_parse(xml, "domain XML", &doc, err) < 0)
+        return vp_error_prefix(err, "%s", name);
+    root = xmlDocGetRootElement(doc);
+    if (!vp_xml_is(root, "domain"))
+        return vp_error_set(err, VP_E_DATA, "%s: root element <%s>, expected <domain>", name,
+                            (const char *)root->name);
+    for (xmlNode *devs = vp_xml_child(root, "devices"); devs;
+         devs = vp_xml_next_sibling(devs, "devices")) {
+        for (xmlNode *ifc = vp_xml_child(devs, "interface"); ifc;
+             ifc = vp_xml_next_sibling(ifc, "interface")) {
+            vp_autofree char *mac = vp_xml_prop(vp_xml_child(ifc, "mac"), "address");
+
+            if (!mac || !*mac)
+                continue;
+            /* libvirt prints MACs in lower case; a hand-made definition may not. */
+            for (char *p = mac; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
+            if (!vp_strv_contains(d->macs, mac))
+                vp_strv_push(&d->macs, mac);
+        }
+    }
+    vp_strv_sort(d->macs);
+    return 0;
+}

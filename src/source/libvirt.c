@@ -181,6 +181,11 @@ vp_source_ledger_load(vp_host *h, struct vp_virt *v, vp_error *err)
         facts_xml = d->config_xml ? d->config_xml : d->live_xml;
         if (facts_xml && vp_domxml_read_domain(dom, facts_xml, &ignored) < 0)
             vp_error_clear(&ignored);
+        /* MACs from both definitions: a NIC hot-plugged live only is still taken. */
+        if (d->live_xml && vp_domxml_add_macs(dom, d->live_xml, &ignored) < 0)
+            vp_error_clear(&ignored);
+        if (d->config_xml && vp_domxml_add_macs(dom, d->config_xml, &ignored) < 0)
+            vp_error_clear(&ignored);
         if (d->running) {
             /* The running definition, then the one the next start will use. */
             add_definition(h, d, d->live_xml, true, false);

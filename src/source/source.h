@@ -29,6 +29,11 @@ int vp_domxml_add_assignments(vp_host *h, const char *domain, const char *xml, b
  * garbage, unknown unit, overflow, bad bits); D is then left unchanged. Pure: no I/O. */
 int vp_domxml_read_domain(vp_domain *d, const char *xml, vp_error *err);
 
+/* Add to D->macs every <interface><mac address> of domain XML XML (lower case, kept sorted and
+ * unique); called for each definition of a domain. -1 with ERR (VP_E_DATA) when XML is not a
+ * domain document; D is then unchanged. Pure: no I/O. */
+int vp_domxml_add_macs(vp_domain *d, const char *xml, vp_error *err);
+
 /* Fill H's devices from the node-device API of V (one list call, one XML per device). */
 int vp_source_libvirt_load(vp_host *h, struct vp_virt *v, vp_error *err);
 

@@ -42,6 +42,9 @@ vp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
     }
     close(fd);
     buf[len] = '\0';
+    /* Give back the read-ahead: sysfs attributes are a few bytes, and thousands are kept. */
+    if (alloc > len + 1)
+        buf = vp_realloc_array(buf, len + 1, 1);
     *ret_buf = VP_STEAL(&buf);
     if (ret_len)
         *ret_len = len;

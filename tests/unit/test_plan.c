@@ -297,6 +297,7 @@ sim_apply(const char *domain_xml, const vp_plan *p)
         switch (s->kind) {
         case VP_STEP_ISOLATE:
         case VP_STEP_REATTACH:
+        case VP_STEP_SET_VF:
             break;
         case VP_STEP_REDEFINE:
             xmlFreeDoc(doc);
@@ -1555,6 +1556,7 @@ embed_child(const char *dir, const char *define_xml, const char *name, const vp_
         switch (s->kind) {
         case VP_STEP_ISOLATE:
         case VP_STEP_REATTACH:
+        case VP_STEP_SET_VF:
             break; /* host side: not libvirt's domain */
         case VP_STEP_REDEFINE: {
             virDomainPtr d2 = virDomainDefineXML(conn, s->xml);
