@@ -23,7 +23,7 @@ typedef struct {
     bool root_given;
     vp_source_kind source;
     bool json;
-    bool color; /* resolved: only on a tty unless --color=always */
+    bool color;     /* resolved: only on a tty unless --color=always */
     int color_mode; /* 0 auto, 1 always, 2 never */
 } vp_cli;
 
@@ -126,10 +126,14 @@ enum {
         {"vlan", required_argument, NULL, VP_OPT_SRIOV_VLAN},                                      \
         {"trust", required_argument, NULL, VP_OPT_SRIOV_TRUST},                                    \
         {"spoofchk", required_argument, NULL, VP_OPT_SRIOV_SPOOFCHK},                              \
-        {"as", required_argument, NULL, VP_OPT_SRIOV_AS}
+    {                                                                                              \
+        "as", required_argument, NULL, VP_OPT_SRIOV_AS                                             \
+    }
 #define VP_CLI_SRIOV_DETACH_OPTIONS                                                                \
     {"pf", required_argument, NULL, VP_OPT_SRIOV_PF},                                              \
-        {"vf", required_argument, NULL, VP_OPT_SRIOV_VF}
+    {                                                                                              \
+        "vf", required_argument, NULL, VP_OPT_SRIOV_VF                                             \
+    }
 
 /* Help text for those options. */
 #define VP_CLI_SRIOV_HELP                                                                          \

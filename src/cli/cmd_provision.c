@@ -59,34 +59,48 @@ enum {
 };
 
 #define SELECT_OPTIONS                                                                             \
-    {"domain", required_argument, NULL, OPT_DOMAIN}, {"group", required_argument, NULL, OPT_GROUP}, \
+    {"domain", required_argument, NULL, OPT_DOMAIN},                                               \
+        {"group", required_argument, NULL, OPT_GROUP},                                             \
         {"device", required_argument, NULL, OPT_DEVICE},                                           \
         {"netdev", required_argument, NULL, OPT_NETDEV},                                           \
-        {"all-functions", no_argument, NULL, OPT_ALL_FUNCTIONS}
+    {                                                                                              \
+        "all-functions", no_argument, NULL, OPT_ALL_FUNCTIONS                                      \
+    }
 
 #define XML_OPTIONS                                                                                \
     {"managed", required_argument, NULL, OPT_MANAGED},                                             \
         {"rom-bar", required_argument, NULL, OPT_ROM_BAR},                                         \
         {"rom-file", required_argument, NULL, OPT_ROM_FILE},                                       \
-        {"no-rom", no_argument, NULL, OPT_NO_ROM}, {"mmio64", required_argument, NULL, OPT_MMIO64}, \
-        {"ovmf-mmio64-commandline", no_argument, NULL, OPT_OVMF_CMDLINE}
+        {"no-rom", no_argument, NULL, OPT_NO_ROM},                                                 \
+        {"mmio64", required_argument, NULL, OPT_MMIO64},                                           \
+    {                                                                                              \
+        "ovmf-mmio64-commandline", no_argument, NULL, OPT_OVMF_CMDLINE                             \
+    }
 
 #define CHANGE_OPTIONS                                                                             \
-    {"live", no_argument, NULL, OPT_LIVE}, {"config", no_argument, NULL, OPT_CONFIG},             \
+    {"live", no_argument, NULL, OPT_LIVE}, {"config", no_argument, NULL, OPT_CONFIG},              \
         {"persistent", no_argument, NULL, OPT_PERSISTENT},                                         \
         {"current", no_argument, NULL, OPT_CURRENT}, {"dry-run", no_argument, NULL, OPT_DRY_RUN},  \
-        {"force", no_argument, NULL, OPT_FORCE}
+    {                                                                                              \
+        "force", no_argument, NULL, OPT_FORCE                                                      \
+    }
 
 static const struct option attach_options[] = {
     SELECT_OPTIONS, XML_OPTIONS, CHANGE_OPTIONS, VP_CLI_SRIOV_OPTIONS, {NULL, 0, NULL, 0},
 };
 static const struct option detach_options[] = {
-    SELECT_OPTIONS, CHANGE_OPTIONS, {"reattach", no_argument, NULL, OPT_REATTACH},
-    VP_CLI_SRIOV_DETACH_OPTIONS, {NULL, 0, NULL, 0},
+    SELECT_OPTIONS,
+    CHANGE_OPTIONS,
+    {"reattach", no_argument, NULL, OPT_REATTACH},
+    VP_CLI_SRIOV_DETACH_OPTIONS,
+    {NULL, 0, NULL, 0},
 };
 static const struct option xml_options[] = {
-    SELECT_OPTIONS, XML_OPTIONS, {"format", required_argument, NULL, OPT_FORMAT},
-    {"force", no_argument, NULL, OPT_FORCE}, {NULL, 0, NULL, 0},
+    SELECT_OPTIONS,
+    XML_OPTIONS,
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {NULL, 0, NULL, 0},
 };
 
 static int
@@ -179,8 +193,8 @@ prov_option(void *ctx, int opt, const char *arg, vp_error *err)
         else if (strcmp(arg, "proxmox") == 0)
             a->format = VP_FORMAT_PROXMOX;
         else
-            return vp_error_set(err, VP_E_USAGE,
-                                "--format '%s': expected libvirt, qemu or proxmox", arg);
+            return vp_error_set(err, VP_E_USAGE, "--format '%s': expected libvirt, qemu or proxmox",
+                                arg);
         return 0;
     default: {
         /* --pf, --vf, --mac, --vlan, --trust, --spoofchk, --as (cmd_sriov.c). */
@@ -200,34 +214,36 @@ validate_args(const vp_command *cmd, prov_args *a, bool need_domain, vp_error *e
     if (need_domain && !a->domain)
         return vp_error_set(err, VP_E_USAGE, "%s: which domain? (--domain NAME)", cmd->name);
     if (a->sriov.inited && !a->sriov.given)
-        return vp_error_set(err, VP_E_USAGE, "%s: --vf, --mac, --vlan, --trust, --spoofchk and "
-                                             "--as go with --pf",
+        return vp_error_set(err, VP_E_USAGE,
+                            "%s: --vf, --mac, --vlan, --trust, --spoofchk and --as go with --pf",
                             cmd->name);
     if (a->sriov.given && (a->group || a->devices))
-        return vp_error_set(err, VP_E_USAGE, "%s: --pf selects a VF; not with --group, "
-                                             "--device or --netdev",
+        return vp_error_set(err, VP_E_USAGE,
+                            "%s: --pf selects a VF; not with --group, --device or --netdev",
                             cmd->name);
     if (!a->group && !a->devices && !a->sriov.given)
-        return vp_error_set(err, VP_E_USAGE, "%s: what to %s? (--group N, --device ADDR, "
-                                             "--netdev IFNAME or --pf IFNAME --vf N)",
-                            cmd->name, cmd->name);
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "%s: what to %s? (--group N, --device ADDR, --netdev IFNAME or --pf IFNAME --vf N)",
+            cmd->name, cmd->name);
     if (a->no_rom && (a->rom_bar_set || a->rom_file))
-        return vp_error_set(err, VP_E_USAGE, "--no-rom cannot be combined with --rom-bar or "
-                                             "--rom-file (libvirt: <rom enabled='no'/> takes no "
-                                             "other attribute)");
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "--no-rom cannot be combined with --rom-bar or --rom-file (libvirt: <rom enabled='no'/> takes no other attribute)");
     if (a->no_rom)
         a->rom = VP_ROM_DISABLED;
     if (a->rom_file) {
         if (a->rom_file[0] != '/')
-            return vp_error_set(err, VP_E_USAGE, "--rom-file '%s': must be an absolute path "
-                                                 "(QEMU opens it, not your shell)",
-                                a->rom_file);
+            return vp_error_set(
+                err, VP_E_USAGE,
+                "--rom-file '%s': must be an absolute path (QEMU opens it, not your shell)",
+                a->rom_file);
         if (access(a->rom_file, R_OK) < 0)
             return vp_error_errno(err, errno, "--rom-file '%s'", a->rom_file);
     }
     if (a->persistent && (a->affect & VP_AFFECT_LIVE))
-        return vp_error_set(err, VP_E_USAGE, "--persistent already means --config plus --live "
-                                             "when running");
+        return vp_error_set(err, VP_E_USAGE,
+                            "--persistent already means --config plus --live when running");
     return 0;
 }
 
@@ -316,9 +332,9 @@ json_plan(const vp_plan *p, bool dry_run, bool changed)
                         s->kind == VP_STEP_SET_VF;
 
         json_object_object_add(j, "kind", json_object_new_string(step_kinds[s->kind]));
-        json_object_object_add(j, "address", has_addr ? json_object_new_string(
-                                                            vp_pci_addr_format(&s->addr, buf))
-                                                      : NULL);
+        json_object_object_add(j, "address",
+                               has_addr ? json_object_new_string(vp_pci_addr_format(&s->addr, buf))
+                                        : NULL);
         json_object_object_add(j, "affect", json_affect(s->affect));
         json_object_object_add(j, "driver", s->driver ? json_object_new_string(s->driver) : NULL);
         json_object_object_add(j, "summary", json_object_new_string(s->summary ? s->summary : ""));
@@ -372,8 +388,8 @@ warn_findings(const vp_findings *f)
     for (size_t i = 0; i < f->n; i++)
         if (f->items[i].severity >= VP_SEV_WARN)
             fprintf(stderr, "vpass: %s: %s: %s\n",
-                    f->items[i].severity == VP_SEV_BLOCK ? "blocked" : "warning",
-                    f->items[i].code, f->items[i].message);
+                    f->items[i].severity == VP_SEV_BLOCK ? "blocked" : "warning", f->items[i].code,
+                    f->items[i].message);
 }
 
 int vp_cli_resolve_target(const vp_host *h, const char *group, char *const *devices,
@@ -423,8 +439,8 @@ provision_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
 
     if (a.domain) {
         if (!v || !v->ops->domain_state || !v->ops->get_domain_xml)
-            return vp_error_set(err, VP_E_UNSUPPORTED, "%s: this connection cannot read domain "
-                                                       "definitions",
+            return vp_error_set(err, VP_E_UNSUPPORTED,
+                                "%s: this connection cannot read domain definitions",
                                 v ? v->uri : "libvirt");
         if (v->ops->domain_state(v, a.domain, &running, &persistent, err) < 0)
             return -1;
@@ -481,8 +497,9 @@ provision_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
             warn_findings(&plan.findings);
         /* A block from the checks (SR-IOV's own refusals, a MAC or NUMA, keep their hint). */
         if (err->code == VP_E_UNSAFE && !a.force && plan.findings.n)
-            vp_error_hint(err, "run 'vpass check' for the full survey; --force passes only "
-                               "the blocks documented as overridable");
+            vp_error_hint(
+                err,
+                "run 'vpass check' for the full survey; --force passes only the blocks documented as overridable");
         vp_plan_clear(&plan);
         return -1;
     }
@@ -561,38 +578,38 @@ xml_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *err
 #define SELECT_HELP                                                                                \
     "Selection:\n"                                                                                 \
     "      --group N            every endpoint of IOMMU group N\n"                                 \
-    "      --device DEVICE      one function (repeatable): 0000:18:00.1, 18:00.1,\n"              \
+    "      --device DEVICE      one function (repeatable): 0000:18:00.1, 18:00.1,\n"               \
     "                           pci_0000_18_00_1\n"                                                \
     "      --netdev IFNAME      the function behind a host interface (eno2)\n"                     \
-    "      --all-functions      every function of the selected device's slot\n"                   \
+    "      --all-functions      every function of the selected device's slot\n"                    \
     "      --domain NAME        the libvirt domain\n"
 
 #define XML_HELP                                                                                   \
     "XML:\n"                                                                                       \
-    "      --managed yes|no     libvirt binds vfio-pci at start and gives the device back at\n"  \
+    "      --managed yes|no     libvirt binds vfio-pci at start and gives the device back at\n"    \
     "                           stop (default yes)\n"                                              \
     "      --rom-bar on|off     expose the expansion ROM to the guest or not\n"                    \
     "      --rom-file PATH      an absolute path to a ROM image QEMU loads instead\n"              \
     "      --no-rom             <rom enabled='no'/> (not with --rom-bar or --rom-file)\n"          \
-    "      --mmio64 auto|SIZE|off  size the guest's 64-bit MMIO window (<pcihole64>) from the\n"  \
-    "                           BARs, to SIZE (64G, 65536M), or remove what vpass set\n"          \
-    "      --ovmf-mmio64-commandline  for OVMF guests, also pass X-PciMmio64Mb through\n"         \
+    "      --mmio64 auto|SIZE|off  size the guest's 64-bit MMIO window (<pcihole64>) from the\n"   \
+    "                           BARs, to SIZE (64G, 65536M), or remove what vpass set\n"           \
+    "      --ovmf-mmio64-commandline  for OVMF guests, also pass X-PciMmio64Mb through\n"          \
     "                           <qemu:commandline> (libvirt marks the domain tainted)\n"
 
 #define CHANGE_HELP                                                                                \
     "Change:\n"                                                                                    \
-    "      --config             the persistent definition (next start)\n"                         \
-    "      --live               the running domain (hotplug)\n"                                   \
+    "      --config             the persistent definition (next start)\n"                          \
+    "      --live               the running domain (hotplug)\n"                                    \
     "      --persistent         --config, and --live when it runs\n"                               \
-    "      --current            live if running, else config (default)\n"                         \
-    "      --dry-run            print the plan and every XML it would apply; change nothing\n"   \
-    "      --force              pass blocks documented as overridable (never: a device\n"         \
+    "      --current            live if running, else config (default)\n"                          \
+    "      --dry-run            print the plan and every XML it would apply; change nothing\n"     \
+    "      --force              pass blocks documented as overridable (never: a device\n"          \
     "                           another domain holds)\n"
 
 const vp_command vp_cmd_attach = {
     .name = "attach",
-    .usage = "--domain NAME (--group N | --device DEVICE... | --netdev IFNAME | --pf IFNAME "
-             "--vf N|auto) [OPTIONS]",
+    .usage =
+        "--domain NAME (--group N | --device DEVICE... | --netdev IFNAME | --pf IFNAME --vf N|auto) [OPTIONS]",
     .summary = "give a group or devices to a domain: checks, isolation, XML, rollback",
     .help = SELECT_HELP VP_CLI_SRIOV_HELP XML_HELP CHANGE_HELP
     "The pre-flight checks run first; a block stops the command. Other endpoints of the\n"
@@ -603,8 +620,8 @@ const vp_command vp_cmd_attach = {
 
 const vp_command vp_cmd_detach = {
     .name = "detach",
-    .usage = "--domain NAME (--group N | --device DEVICE... | --netdev IFNAME | --pf IFNAME "
-             "[--vf N]) [--reattach] [OPTIONS]",
+    .usage =
+        "--domain NAME (--group N | --device DEVICE... | --netdev IFNAME | --pf IFNAME [--vf N]) [--reattach] [OPTIONS]",
     .summary = "take back what attach gave a domain",
     .help = SELECT_HELP VP_CLI_SRIOV_DETACH_HELP CHANGE_HELP
     "      --reattach           give the devices (and the siblings vpass isolated) back to\n"
@@ -614,8 +631,8 @@ const vp_command vp_cmd_detach = {
 
 const vp_command vp_cmd_xml = {
     .name = "xml",
-    .usage = "(--group N | --device DEVICE... | --netdev IFNAME) [--domain NAME] "
-             "[--format libvirt|qemu|proxmox]",
+    .usage =
+        "(--group N | --device DEVICE... | --netdev IFNAME) [--domain NAME] [--format libvirt|qemu|proxmox]",
     .summary = "print the device XML (or QEMU arguments, Proxmox lines) attach would use",
     .help = SELECT_HELP XML_HELP
     "      --format FORMAT      libvirt (default), qemu (-device vfio-pci,...) or proxmox\n"

@@ -8,15 +8,8 @@
 #include "cli.h"
 
 static const vp_command *const commands[] = {
-    &vp_cmd_list,
-    &vp_cmd_groups,
-    &vp_cmd_show,
-    &vp_cmd_check,
-    &vp_cmd_xml,
-    &vp_cmd_attach,
-    &vp_cmd_detach,
-    &vp_cmd_vfs,
-    &vp_cmd_sriov,
+    &vp_cmd_list,   &vp_cmd_groups, &vp_cmd_show, &vp_cmd_check, &vp_cmd_xml,
+    &vp_cmd_attach, &vp_cmd_detach, &vp_cmd_vfs,  &vp_cmd_sriov,
 
 };
 
@@ -102,14 +95,10 @@ int
 main(int argc, char **argv)
 {
     static const struct option main_options[] = {
-        {"connect", required_argument, NULL, 'c'},
-        {"root", required_argument, NULL, 0x1000},
-        {"source", required_argument, NULL, 0x1001},
-        {"json", no_argument, NULL, 0x1002},
-        {"color", required_argument, NULL, 0x1003},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"connect", required_argument, NULL, 'c'},   {"root", required_argument, NULL, 0x1000},
+        {"source", required_argument, NULL, 0x1001}, {"json", no_argument, NULL, 0x1002},
+        {"color", required_argument, NULL, 0x1003},  {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
     };
     vp_cli cli = {.root = "/", .source = VP_SOURCE_AUTO};
     vp_error err = {0};
@@ -159,8 +148,7 @@ main(int argc, char **argv)
     }
     cmd = find_command(argv[optind]);
     if (!cmd) {
-        vp_error_set(&err, VP_E_USAGE, "'%s': unknown command (see 'vpass --help')",
-                     argv[optind]);
+        vp_error_set(&err, VP_E_USAGE, "'%s': unknown command (see 'vpass --help')", argv[optind]);
         return fail(&err);
     }
     r = cmd->run(&cli, cmd, argc - optind, argv + optind, &err);

@@ -115,9 +115,9 @@ vp_json_array_add(vp_json_stream *st, json_object *o)
 {
     /* One element at a time: the whole document is never in memory (5,000 devices). */
     fputs(st->n++ ? ",\n  " : "\n  ", stdout);
-    fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                JSON_C_TO_STRING_NOSLASHESCAPE),
-          stdout);
+    fputs(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+        stdout);
     json_object_put(o);
 }
 

@@ -174,8 +174,7 @@ vp_host_add_assignment(vp_host *h, const char *domain, const vp_pci_addr *addr, 
             return;
         }
     }
-    vp_grow(&h->assignments, &h->alloc_assignments, h->n_assignments + 1,
-            sizeof(*h->assignments));
+    vp_grow(&h->assignments, &h->alloc_assignments, h->n_assignments + 1, sizeof(*h->assignments));
     a = &h->assignments[h->n_assignments++];
     a->domain = vp_strdup(domain);
     a->addr = *addr;
@@ -188,14 +187,13 @@ vp_host_add_assignment(vp_host *h, const char *domain, const vp_pci_addr *addr, 
 void
 vp_host_mark_group_regions_read(vp_host *h, unsigned group)
 {
-    vp_grow(&h->regions_read_groups, &h->alloc_regions_read_groups,
-            h->n_regions_read_groups + 1, sizeof(unsigned));
+    vp_grow(&h->regions_read_groups, &h->alloc_regions_read_groups, h->n_regions_read_groups + 1,
+            sizeof(unsigned));
     h->regions_read_groups[h->n_regions_read_groups++] = group;
 }
 
 void
-vp_host_add_group_region(vp_host *h, unsigned group, uint64_t start, uint64_t end,
-                         const char *type)
+vp_host_add_group_region(vp_host *h, unsigned group, uint64_t start, uint64_t end, const char *type)
 {
     struct vp_pending_region *p;
 
@@ -484,8 +482,9 @@ vp_host_resolve_device(const vp_host *h, const char *input, vp_device **ret, vp_
     char buf[VP_PCI_ADDR_STRLEN];
 
     if (!input || !*input)
-        return vp_error_set(err, VP_E_USAGE, "empty device selector (expected a PCI address "
-                                             "such as 0000:18:00.0 or an interface name)");
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "empty device selector (expected a PCI address such as 0000:18:00.0 or an interface name)");
     if (vp_pci_addr_looks_like(input)) {
         vp_pci_addr_parse(input, &addr, NULL);
         d = vp_host_find_device(h, &addr);
@@ -503,11 +502,10 @@ vp_host_resolve_device(const vp_host *h, const char *input, vp_device **ret, vp_
     /* Looks like an address but is out of range, or an unknown interface name. */
     if (strchr(input, ':') || vp_startswith(input, "pci_"))
         return vp_pci_addr_parse(input, &addr, err);
-    return vp_error_set(err, VP_E_NOTFOUND,
-                        "'%s': no PCI device has this interface name (expected a PCI address "
-                        "such as 0000:18:00.0, a node device pci_0000_18_00_0, or a host "
-                        "interface name backed by a PCI device)",
-                        input);
+    return vp_error_set(
+        err, VP_E_NOTFOUND,
+        "'%s': no PCI device has this interface name (expected a PCI address such as 0000:18:00.0, a node device pci_0000_18_00_0, or a host interface name backed by a PCI device)",
+        input);
 }
 
 int
@@ -517,14 +515,14 @@ vp_host_resolve_group(const vp_host *h, const char *input, const vp_group **ret,
     unsigned n;
 
     if (vp_parse_uint(input, &n) < 0)
-        return vp_error_set(err, VP_E_USAGE, "'%s': not an IOMMU group number (expected a "
-                                             "number such as 26)",
+        return vp_error_set(err, VP_E_USAGE,
+                            "'%s': not an IOMMU group number (expected a number such as 26)",
                             input ? input : "");
     g = vp_host_find_group(h, n);
     if (!g) {
         if (!h->iommu_present)
-            return vp_error_set(err, VP_E_NOTFOUND, "group %u: this host has no IOMMU groups "
-                                                    "(is the IOMMU enabled?)",
+            return vp_error_set(err, VP_E_NOTFOUND,
+                                "group %u: this host has no IOMMU groups (is the IOMMU enabled?)",
                                 n);
         return vp_error_set(err, VP_E_NOTFOUND, "group %u: no such IOMMU group on this host", n);
     }
@@ -555,12 +553,12 @@ vp_class_short_name(uint32_t class_code)
 {
     /* PCI Code and ID Assignment Specification, base classes. */
     static const char *const names[] = {
-        [0x00] = "unclassified", [0x01] = "storage",    [0x02] = "net",
-        [0x03] = "display",      [0x04] = "multimedia", [0x05] = "memory",
-        [0x06] = "bridge",       [0x07] = "communication", [0x08] = "system",
-        [0x09] = "input",        [0x0a] = "docking",    [0x0b] = "processor",
-        [0x0c] = "serial",       [0x0d] = "wireless",   [0x0e] = "intelligent",
-        [0x0f] = "satellite",    [0x10] = "encryption", [0x11] = "signal",
+        [0x00] = "unclassified", [0x01] = "storage",         [0x02] = "net",
+        [0x03] = "display",      [0x04] = "multimedia",      [0x05] = "memory",
+        [0x06] = "bridge",       [0x07] = "communication",   [0x08] = "system",
+        [0x09] = "input",        [0x0a] = "docking",         [0x0b] = "processor",
+        [0x0c] = "serial",       [0x0d] = "wireless",        [0x0e] = "intelligent",
+        [0x0f] = "satellite",    [0x10] = "encryption",      [0x11] = "signal",
         [0x12] = "accelerator",  [0x13] = "instrumentation",
     };
     unsigned base = (class_code >> 16) & 0xff;

@@ -13,7 +13,7 @@
 /* PCIe link as reported by the source: speed in GT/s as text ("2.5", "8", "16"), width lanes. */
 typedef struct {
     bool present;
-    char *speed; /* NULL if unknown */
+    char *speed;    /* NULL if unknown */
     unsigned width; /* 0 if unknown */
 } vp_link;
 
@@ -48,9 +48,9 @@ typedef struct vp_device {
     bool is_vf;
     vp_pci_addr physfn;
 
-    bool is_pf;          /* SR-IOV capable */
-    unsigned vf_max;     /* sriov_totalvfs / maxCount */
-    vp_pci_addr *vfs;    /* current VFs */
+    bool is_pf;       /* SR-IOV capable */
+    unsigned vf_max;  /* sriov_totalvfs / maxCount */
+    vp_pci_addr *vfs; /* current VFs */
     size_t n_vfs;
 
     char **netdevs; /* vp_strv of host interface names, NULL if none */
@@ -65,10 +65,10 @@ typedef struct vp_device {
 } vp_device;
 
 typedef enum {
-    VP_VERDICT_READY,  /* every endpoint on vfio-pci or without a driver */
-    VP_VERDICT_HOST,   /* every endpoint on a host driver */
-    VP_VERDICT_MIXED,  /* some of each */
-    VP_VERDICT_IN_USE, /* a member is owned by a running domain */
+    VP_VERDICT_READY,    /* every endpoint on vfio-pci or without a driver */
+    VP_VERDICT_HOST,     /* every endpoint on a host driver */
+    VP_VERDICT_MIXED,    /* some of each */
+    VP_VERDICT_IN_USE,   /* a member is owned by a running domain */
     VP_VERDICT_CONFLICT, /* a member is in more than one domain's definition */
 } vp_verdict;
 
@@ -103,7 +103,7 @@ typedef struct {
     char *arch;    /* "x86_64" */
     char *machine; /* "pc-q35-7.2", "pc-i440fx-7.2", "q35" */
     vp_firmware firmware;
-    char *loader;  /* <loader> path */
+    char *loader; /* <loader> path */
     bool has_pcihole64;
     uint64_t pcihole64_kib; /* on the root controller (pcie-root or pci-root) */
     char *maxphysaddr_mode; /* <cpu><maxphysaddr mode=...>, NULL when absent */
@@ -132,10 +132,10 @@ typedef struct {
 
 typedef struct vp_host {
     vp_host_facts facts; /* host-wide facts; facts.read is false for a remote host */
-    char *source; /* "libvirt" or "sysfs" */
-    char *uri;    /* connection URI, NULL when none */
-    char *root;   /* filesystem root for sysfs reads, "/" by default */
-    bool iommu_present; /* IOMMU groups exist on this host */
+    char *source;        /* "libvirt" or "sysfs" */
+    char *uri;           /* connection URI, NULL when none */
+    char *root;          /* filesystem root for sysfs reads, "/" by default */
+    bool iommu_present;  /* IOMMU groups exist on this host */
 
     vp_device **devices; /* sorted by address after finalize */
     size_t n_devices;
@@ -213,12 +213,10 @@ const vp_domain *vp_host_find_domain(const vp_host *h, const char *name);
 
 /* Resolve a user's device selector: an address form, a node-device name or a host interface
  * name. -1 with ERR: VP_E_USAGE for malformed input, VP_E_NOTFOUND for an absent device. */
-int vp_host_resolve_device(const vp_host *h, const char *input, vp_device **ret,
-                           vp_error *err);
+int vp_host_resolve_device(const vp_host *h, const char *input, vp_device **ret, vp_error *err);
 
 /* Resolve a group number given as text ("26"). */
-int vp_host_resolve_group(const vp_host *h, const char *input, const vp_group **ret,
-                          vp_error *err);
+int vp_host_resolve_group(const vp_host *h, const char *input, const vp_group **ret, vp_error *err);
 
 /* The group's verdict name: "ready", "host", "mixed", "in-use", "conflict". */
 const char *vp_verdict_name(vp_verdict v);

@@ -41,23 +41,23 @@ typedef enum {
 
 /* What the user asked for, already resolved against the model by the CLI. */
 typedef struct {
-    const char *domain_name;   /* NULL only for `vpass xml` without --domain */
-    const char *domain_xml;    /* the definition the change applies to (inactive for --config,
-                                * live otherwise), NULL when no domain */
-    const char *config_xml;    /* the persistent definition when DOMAIN_XML is the live one
-                                * (--live --config); NULL otherwise. REDEFINE edits it, else
-                                * DOMAIN_XML */
-    vp_check_target target;    /* the selected functions (endpoints) and group */
-    bool all_functions;        /* --all-functions: every function of the selected slot(s) */
-    bool managed;              /* managed='yes' (default) */
+    const char *domain_name; /* NULL only for `vpass xml` without --domain */
+    const char *domain_xml;  /* the definition the change applies to (inactive for --config,
+                              * live otherwise), NULL when no domain */
+    const char *config_xml;  /* the persistent definition when DOMAIN_XML is the live one
+                              * (--live --config); NULL otherwise. REDEFINE edits it, else
+                              * DOMAIN_XML */
+    vp_check_target target;  /* the selected functions (endpoints) and group */
+    bool all_functions;      /* --all-functions: every function of the selected slot(s) */
+    bool managed;            /* managed='yes' (default) */
     vp_rom_mode rom;
-    const char *rom_file;      /* absolute path, checked to exist by the CLI; NULL when none */
+    const char *rom_file; /* absolute path, checked to exist by the CLI; NULL when none */
     vp_mmio_mode mmio;
-    uint64_t mmio_bytes;       /* VP_MMIO_SIZE */
+    uint64_t mmio_bytes;        /* VP_MMIO_SIZE */
     bool ovmf_mmio_commandline; /* --ovmf-mmio64-commandline: add X-PciMmio64Mb (taints) */
-    unsigned affect;           /* VP_AFFECT_* */
-    bool force;                /* pass overridable blocks */
-    const char *templates_dir; /* where hostdev-pci.xml etc. are */
+    unsigned affect;            /* VP_AFFECT_* */
+    bool force;                 /* pass overridable blocks */
+    const char *templates_dir;  /* where hostdev-pci.xml etc. are */
 } vp_plan_request;
 
 typedef enum {
@@ -87,14 +87,14 @@ typedef enum {
 
 typedef struct {
     vp_step_kind kind;
-    vp_pci_addr addr;   /* the function concerned (ISOLATE, ATTACH, DETACH, REATTACH) */
-    char *xml;          /* device, controller, metadata or domain XML; NULL for ISOLATE and
-                         * REATTACH, and for SET_METADATA that removes */
-    char *old_xml;      /* REDEFINE and SET_METADATA: what undo restores (NULL: none) */
-    char *driver;       /* ISOLATE: the host driver it had (undo gives it back);
-                         * REATTACH: the driver it goes back to */
-    unsigned affect;    /* VP_AFFECT_* for this step */
-    char *summary;      /* one line: "attach 0000:18:00.0 to vm1 (config)" */
+    vp_pci_addr addr; /* the function concerned (ISOLATE, ATTACH, DETACH, REATTACH) */
+    char *xml;        /* device, controller, metadata or domain XML; NULL for ISOLATE and
+                       * REATTACH, and for SET_METADATA that removes */
+    char *old_xml;    /* REDEFINE and SET_METADATA: what undo restores (NULL: none) */
+    char *driver;     /* ISOLATE: the host driver it had (undo gives it back);
+                       * REATTACH: the driver it goes back to */
+    unsigned affect;  /* VP_AFFECT_* for this step */
+    char *summary;    /* one line: "attach 0000:18:00.0 to vm1 (config)" */
     /* VP_STEP_SET_VF (ADDR is the VF): the settings set on the PF, and what undo sets back
      * (VP_VF_OFF/ON; VP_VF_UNKNOWN leaves a setting alone). */
     struct {
@@ -110,11 +110,11 @@ typedef struct {
     vp_step *steps;
     size_t n_steps;
     size_t alloc_steps;
-    bool noop;           /* nothing to do: the domain already has it (or has nothing to remove) */
+    bool noop; /* nothing to do: the domain already has it (or has nothing to remove) */
     char *noop_reason;
-    char *machine;       /* the domain's machine type from its XML, NULL when unknown */
-    char **notes;        /* vp_strv: what the operator must know that is no step (an OVMF
-                          * window vpass did not change, siblings left on vfio-pci), NULL */
+    char *machine;        /* the domain's machine type from its XML, NULL when unknown */
+    char **notes;         /* vp_strv: what the operator must know that is no step (an OVMF
+                           * window vpass did not change, siblings left on vfio-pci), NULL */
     vp_findings findings; /* the pre-flight that ran first */
 } vp_plan;
 
@@ -177,12 +177,12 @@ const char *vp_vf_state_name(vp_vf_state s); /* "free", "assigned", "host" */
 vp_vf_state vp_sriov_vf_state(const vp_host *h, const vp_device *d, char **ret_why);
 
 typedef struct {
-    unsigned index;        /* virtfnN */
+    unsigned index; /* virtfnN */
     vp_pci_addr addr;
-    const vp_device *dev;  /* NULL when the model lacks it */
+    const vp_device *dev; /* NULL when the model lacks it */
     vp_vf_state state;
-    char *why;             /* see vp_sriov_vf_state */
-    bool info_known;       /* the PF's netlink report has this VF */
+    char *why;       /* see vp_sriov_vf_state */
+    bool info_known; /* the PF's netlink report has this VF */
     vp_vf_info info;
 } vp_sriov_vf;
 
@@ -215,19 +215,19 @@ typedef enum {
 
 /* What `vpass attach|detach --pf` asked for, with what the CLI read from the host. */
 typedef struct {
-    const char *pf;       /* PF selector */
-    bool has_vf;          /* --vf given (detach without it: every VF of PF the domain holds) */
-    bool vf_auto;         /* --vf auto */
-    unsigned vf;          /* --vf N */
-    bool mac_auto;        /* --mac auto */
-    const char *mac;      /* --mac ADDR, NULL when none (libvirt then makes one up) */
-    unsigned vlan;        /* --vlan N, 0 when none */
-    int trust, spoofchk;  /* VP_VF_OFF/ON, VP_VF_UNKNOWN when not asked */
+    const char *pf;      /* PF selector */
+    bool has_vf;         /* --vf given (detach without it: every VF of PF the domain holds) */
+    bool vf_auto;        /* --vf auto */
+    unsigned vf;         /* --vf N */
+    bool mac_auto;       /* --mac auto */
+    const char *mac;     /* --mac ADDR, NULL when none (libvirt then makes one up) */
+    unsigned vlan;       /* --vlan N, 0 when none */
+    int trust, spoofchk; /* VP_VF_OFF/ON, VP_VF_UNKNOWN when not asked */
     vp_vf_as as;
     const vp_vf_info *info; /* the PF's netlink report (current settings), when INFO_KNOWN */
     size_t n_info;
     bool info_known;
-    bool netlink;         /* SET_VF steps can run (this machine, root "/") */
+    bool netlink;                /* SET_VF steps can run (this machine, root "/") */
     const vp_cpuset *local_cpus; /* CPUs local to the PF (sysfs local_cpulist), NULL unknown */
 } vp_sriov_request;
 
@@ -248,15 +248,14 @@ typedef struct {
  * detach sets them back). --vf auto when the domain holds a VF of the PF already -> noop.
  * Errors: VP_E_USAGE (options), VP_E_NOTFOUND (PF, VF, no free VF), VP_E_UNSAFE (MAC taken,
  * VF elsewhere, NUMA), VP_E_UNSUPPORTED (trust/spoofchk without netlink), as vp_plan_attach. */
-int vp_plan_sriov_attach(const vp_host *h, const vp_plan_request *req,
-                         const vp_sriov_request *sr, vp_plan *ret, vp_sriov_choice *ret_choice,
-                         vp_error *err);
+int vp_plan_sriov_attach(const vp_host *h, const vp_plan_request *req, const vp_sriov_request *sr,
+                         vp_plan *ret, vp_sriov_choice *ret_choice, vp_error *err);
 
 /* Plan taking back the VF SR->vf of SR->pf (every VF of it the domain holds without
  * SR->has_vf), as vp_plan_detach does, with SET_VF steps that put back the trust/spoofchk
  * vpass recorded (a note instead when SR->netlink is false). */
-int vp_plan_sriov_detach(const vp_host *h, const vp_plan_request *req,
-                         const vp_sriov_request *sr, bool reattach, vp_plan *ret, vp_error *err);
+int vp_plan_sriov_detach(const vp_host *h, const vp_plan_request *req, const vp_sriov_request *sr,
+                         bool reattach, vp_plan *ret, vp_error *err);
 
 /* The MAC --mac auto gives VF INDEX of the PF at PF_ADDR in the domain with UUID: 02 (locally
  * administered, unicast), then the first five bytes of FNV-1a-64 over "vpass-mac-1", UUID (lower
@@ -270,14 +269,14 @@ typedef struct {
     const char *ifname; /* borrowed, NULL when none */
     unsigned from, to, total;
     bool noop;
-    unsigned *writes;   /* values to write to sriov_numvfs, in order (0 first to change a
-                         * non-zero count: the kernel refuses otherwise) */
+    unsigned *writes; /* values to write to sriov_numvfs, in order (0 first to change a
+                       * non-zero count: the kernel refuses otherwise) */
     size_t n_writes;
-    char *attr_path;    /* relative to the root: sys/bus/pci/devices/PF/sriov_numvfs */
+    char *attr_path; /* relative to the root: sys/bus/pci/devices/PF/sriov_numvfs */
     bool persist;
-    char *rule_path;    /* --persist: relative to the root, etc/udev/rules.d/... */
-    char *rule;         /* the rule file's content; NULL: remove it (--numvfs 0) */
-    char **notes;       /* vp_strv */
+    char *rule_path; /* --persist: relative to the root, etc/udev/rules.d/... */
+    char *rule;      /* the rule file's content; NULL: remove it (--numvfs 0) */
+    char **notes;    /* vp_strv */
 } vp_sriov_numvfs_plan;
 
 /* Plan setting PF_SEL's VF count to N (bounded by sriov_totalvfs) and, with PERSIST, the udev
