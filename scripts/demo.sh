@@ -31,7 +31,11 @@ names=$(python3 lab/embed_lab.py "$lab/host.xml" "$lab/embed-domains")
 for name in $names; do
   virsh -q -c "$uri" define "$lab/embed-domains/$name.xml" >/dev/null
 done
-E=(-c "$uri" --root "$lab/root")
+# attach takes its lock under <root>/run/vpass: give it a copy of the lab's tree, so the
+# generated one stays as the tests expect it.
+rm -rf "$lab/demo-root"
+cp -a "$lab/root" "$lab/demo-root"
+E=(-c "$uri" --root "$lab/demo-root")
 # A pre-flight finding of severity warn is not a failure; 6 (blocked) would stop the demo.
 run "${E[@]}" check --group 26 --domain vm1
 run "${E[@]}" attach --domain vm1 --group 26 --config

@@ -203,3 +203,4 @@ extern const vp_command vp_cmd_detach;
 extern const vp_command vp_cmd_xml;
 extern const vp_command vp_cmd_vfs;
 extern const vp_command vp_cmd_sriov;
+extern const vp_command vp_cmd_hook;

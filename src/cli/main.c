@@ -9,7 +9,7 @@
 
 static const vp_command *const commands[] = {
     &vp_cmd_list,   &vp_cmd_groups, &vp_cmd_show, &vp_cmd_check, &vp_cmd_xml,
-    &vp_cmd_attach, &vp_cmd_detach, &vp_cmd_vfs,  &vp_cmd_sriov,
+    &vp_cmd_attach, &vp_cmd_detach, &vp_cmd_vfs,  &vp_cmd_sriov, &vp_cmd_hook,
 
 };
 

@@ -68,7 +68,8 @@ typedef struct {
     const char *root;
     char *root_real;
     bool live; /* ROOT is "/": this very machine, so netlink and stat(2) may be asked too */
-    nif *nifs; /* sorted by name */
+    char *const *only_netdevs; /* NULL: every interface in /sys/class/net */
+    nif *nifs;                 /* sorted by name */
     size_t n_nifs, alloc_nifs;
     size_t alloc_mounts;
     fs_entry *fs;
@@ -564,13 +565,19 @@ sorted_unique(char **v, size_t n)
 }
 
 /* Every entry of /sys/class/net (bonding_masters, a plain file, is not an interface), with
- * the bridge, bond or team it is a port of: the basename of its 'master' link. */
+ * the bridge, bond or team it is a port of: the basename of its 'master' link. With
+ * c->only_netdevs, just those and the masters above them (each resolved once: a realpath per
+ * interface is most of the cost on a host with hundreds of VF netdevs). */
 static void
 load_sys_net(ctx *c)
 {
     vp_autostrv char **names = NULL;
-    int r = vp_root_list_dir(c->root, "/sys/class/net", &names);
+    int r = 0;
 
+    if (c->only_netdevs)
+        names = vp_strv_copy(c->only_netdevs);
+    else
+        r = vp_root_list_dir(c->root, "/sys/class/net", &names);
     if (r < 0) {
         if (r != -ENOENT && r != -ENOTDIR)
             problem(c, "/sys/class/net", "cannot list: %s", strerror(-r));
@@ -592,6 +599,11 @@ load_sys_net(ctx *c)
             n->master = vp_strdup(vp_basename(master));
         else if (r != -ENOENT)
             problem(c, rel, "master: cannot read link: %s", strerror(-r));
+        /* names grows only here, and only with a master not seen (a chain ends: bounded by
+         * the number of interfaces). */
+        if (c->only_netdevs && n->master && !vp_strv_contains(names, n->master) &&
+            !strchr(n->master, '/'))
+            vp_strv_push(&names, n->master);
     }
 }
 
@@ -1210,7 +1222,14 @@ ctx_clear(ctx *c)
 int
 vp_source_host_facts_load(vp_host *h, const char *root, vp_error *err)
 {
-    ctx c = {.h = h, .root = root ? root : "/"};
+    return vp_source_host_facts_load_opts(h, root, NULL, err);
+}
+
+int
+vp_source_host_facts_load_opts(vp_host *h, const char *root, const vp_host_facts_opts *o,
+                               vp_error *err)
+{
+    ctx c = {.h = h, .root = root ? root : "/", .only_netdevs = o ? o->only_netdevs : NULL};
 
     c.root_real = realpath(c.root, NULL);
     if (!c.root_real)

@@ -45,6 +45,19 @@ int vp_source_ledger_load(vp_host *h, struct vp_virt *v, vp_error *err);
  * error (VP_E_NOTFOUND); no iommu_groups is not (h->iommu_present stays false). */
 int vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err);
 
+/* What vp_source_sysfs_load_opts reads. */
+typedef struct {
+    const vp_pci_addr *only; /* NULL: every device; else just these (any order, repeats
+                              * allowed; one absent from the tree becomes a problem of H), and
+                              * the reserved regions of their groups only */
+    size_t n_only;
+    bool no_names; /* leave vendor and product names NULL: loading pci.ids costs ~15 ms */
+} vp_sysfs_opts;
+
+/* vp_source_sysfs_load with options O (NULL: the defaults, as vp_source_sysfs_load). The hook
+ * reads the few groups it isolates this way instead of every device of a large host. */
+int vp_source_sysfs_load_opts(vp_host *h, const char *root, const vp_sysfs_opts *o, vp_error *err);
+
 /* Fill H->facts with the host-wide facts under ROOT ("/" or a fixture tree; NULL means "/"):
  * /proc/cmdline, IOMMU units, interrupt remapping, VFIO modules, network interfaces with their
  * masters, routes and addresses, and the PCI functions under mounts and swap. Read-only. A
@@ -52,3 +65,16 @@ int vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err);
  * problem of H. IPv4 addresses come from netlink, so only when ROOT is this machine's "/".
  * -1 with ERR only when ROOT itself cannot be resolved. Replaces earlier facts of H. */
 int vp_source_host_facts_load(vp_host *h, const char *root, vp_error *err);
+
+/* What vp_source_host_facts_load_opts reads. */
+typedef struct {
+    char *const *only_netdevs; /* NULL: every interface of /sys/class/net; else (a vp_strv)
+                                * only these and the bridges or bonds above them get their
+                                * master read (routes and addresses are read for all) */
+} vp_host_facts_opts;
+
+/* vp_source_host_facts_load with options O (NULL: the defaults). The hook asks for the
+ * interfaces of the few functions it may take from the host, not the hundreds of a large
+ * host's VFs. */
+int vp_source_host_facts_load_opts(vp_host *h, const char *root, const vp_host_facts_opts *o,
+                                   vp_error *err);

@@ -34,6 +34,7 @@ typedef struct {
     const char *root;
     char *root_real; /* realpath(root), to keep every device inside it */
     bool groups;     /* ROOT/sys/kernel/iommu_groups lists at least one group */
+    bool names;      /* look names up in pci.ids */
 } scan;
 
 /* One device being read: where its files are and whom to blame. */
@@ -180,8 +181,12 @@ read_ids(dev_ctx *c)
     if (c->d->ids_known) {
         c->d->vendor_id = (uint16_t)v[0];
         c->d->product_id = (uint16_t)v[1];
-        c->d->vendor_name = vp_pcilib_vendor_name(c->s->pl, c->d->vendor_id);
-        c->d->product_name = vp_pcilib_product_name(c->s->pl, c->d->vendor_id, c->d->product_id);
+        /* Loading pci.ids costs ~15 ms: a caller that never shows names skips it. */
+        if (c->s->names) {
+            c->d->vendor_name = vp_pcilib_vendor_name(c->s->pl, c->d->vendor_id);
+            c->d->product_name =
+                vp_pcilib_product_name(c->s->pl, c->d->vendor_id, c->d->product_id);
+        }
     }
     if (ok[2])
         c->d->class_code = (uint32_t)v[2];
@@ -653,18 +658,93 @@ read_regions(vp_host *h, const char *groups)
     vp_strv_free(names);
 }
 
+/* The entries for ONLY (N addresses, any order, repeats allowed): sorted, unique, spelled as
+ * the kernel names them; ROOT/sys/bus/pci/devices must exist. An address without an entry is
+ * found missing by load_device, which records the problem. */
+static int
+list_only(const char *path, const vp_pci_addr *only, size_t n, entry **ret, size_t *ret_n,
+          vp_error *err)
+{
+    entry *list = NULL;
+    size_t out = 0;
+    struct stat st;
+    int e = 0;
+
+    if (stat(path, &st) < 0)
+        e = errno;
+    else if (!S_ISDIR(st.st_mode))
+        e = ENOTDIR;
+    if (e) {
+        vp_error_errno(err, e, "%s: cannot list PCI devices", path);
+        return vp_error_hint(err, "the root must hold a Linux sysfs tree (ROOT/sys)");
+    }
+    if (n) {
+        list = vp_realloc_array(NULL, n, sizeof(*list));
+        for (size_t i = 0; i < n; i++)
+            list[i].addr = only[i];
+        qsort(list, n, sizeof(*list), entry_cmp);
+        for (size_t i = 0; i < n; i++) {
+            char name[VP_PCI_ADDR_STRLEN];
+
+            if (out && vp_pci_addr_eq(&list[out - 1].addr, &list[i].addr))
+                continue;
+            list[out].addr = list[i].addr;
+            list[out++].name = vp_strdup(vp_pci_addr_format(&list[i].addr, name));
+        }
+    }
+    *ret = list;
+    *ret_n = out;
+    return 0;
+}
+
+static int
+uint_cmp(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Reserved regions of the groups of H's devices from index FIRST on (each group once). */
+static void
+read_regions_of(vp_host *h, const char *groups, size_t first)
+{
+    unsigned *nums = vp_malloc0((h->n_devices - first + 1) * sizeof(*nums));
+    size_t n = 0;
+
+    for (size_t i = first; i < h->n_devices; i++)
+        if (h->devices[i]->has_group)
+            nums[n++] = h->devices[i]->group;
+    if (n > 1)
+        qsort(nums, n, sizeof(*nums), uint_cmp);
+    for (size_t i = 0; i < n; i++) {
+        char name[16];
+
+        if (i && nums[i] == nums[i - 1])
+            continue;
+        snprintf(name, sizeof(name), "%u", nums[i]);
+        read_group_regions(h, groups, name, nums[i]);
+    }
+    free(nums);
+}
+
 int
-vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err)
+vp_source_sysfs_load_opts(vp_host *h, const char *root, const vp_sysfs_opts *o, vp_error *err)
 {
     vp_autoptr(vp_pcilib) pl = NULL;
     vp_autofree char *devices = vp_path_join(root, "sys/bus/pci/devices");
     vp_autofree char *groups = vp_path_join(root, "sys/kernel/iommu_groups");
     vp_autofree char *root_real = NULL;
     entry *list = NULL;
-    size_t n = 0;
+    size_t n = 0, first = h->n_devices;
+    int r;
     scan s;
 
-    if (list_devices(h, devices, &list, &n, err) < 0)
+    if (o && o->only)
+        r = list_only(devices, o->only, o->n_only, &list, &n, err);
+    else
+        r = list_devices(h, devices, &list, &n, err);
+    if (r < 0)
         return -1;
     root_real = realpath(root, NULL);
     if (!root_real || vp_pcilib_open(root, &pl, err) < 0) {
@@ -680,8 +760,12 @@ vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err)
     h->source = vp_strdup("sysfs");
     free(h->root);
     h->root = vp_strdup(root);
-    s = (scan){
-        .h = h, .pl = pl, .root = root, .root_real = root_real, .groups = have_groups(groups)};
+    s = (scan){.h = h,
+               .pl = pl,
+               .root = root,
+               .root_real = root_real,
+               .groups = have_groups(groups),
+               .names = !(o && o->no_names)};
     if (s.groups)
         h->iommu_present = true;
     for (size_t i = 0; i < n; i++) {
@@ -689,7 +773,17 @@ vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err)
         free(list[i].name);
     }
     free(list);
-    if (s.groups)
-        read_regions(h, groups);
+    if (s.groups) {
+        if (o && o->only)
+            read_regions_of(h, groups, first);
+        else
+            read_regions(h, groups);
+    }
     return 0;
+}
+
+int
+vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err)
+{
+    return vp_source_sysfs_load_opts(h, root, NULL, err);
 }
