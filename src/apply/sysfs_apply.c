@@ -68,6 +68,22 @@ dev_rel(const vp_pci_addr *addr, const char *attr)
                 : vp_asprintf("sys/bus/pci/devices/%s", a);
 }
 
+/* An attribute of ADDR is absent: 0 when the device itself exists (the attribute is just not
+ * there), -1 with ERR (VP_E_NOTFOUND) when the device does not. */
+static int
+device_present(const vp_sysfs *s, const vp_pci_addr *addr, vp_error *err)
+{
+    vp_autofree char *dev = dev_rel(addr, NULL);
+    vp_autofree char *path = vp_path_join(root_of(s), dev);
+    char a[VP_PCI_ADDR_STRLEN];
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return vp_error_set(err, VP_E_NOTFOUND, "%s: no such PCI device in %s",
+                            vp_pci_addr_format(addr, a), root_of(s));
+    return 0;
+}
+
 int
 vp_sysfs_read_driver(const vp_sysfs *s, const vp_pci_addr *addr, char **ret, vp_error *err)
 {
@@ -79,12 +95,8 @@ vp_sysfs_read_driver(const vp_sysfs *s, const vp_pci_addr *addr, char **ret, vp_
     vp_pci_addr_format(addr, a);
     r = vp_root_readlink(root_of(s), rel, &target);
     if (r == -ENOENT) {
-        vp_autofree char *dev = dev_rel(addr, NULL);
-        vp_autofree char *path = vp_path_join(root_of(s), dev);
-        struct stat st;
-
-        if (stat(path, &st) < 0)
-            return vp_error_set(err, VP_E_NOTFOUND, "%s: no such PCI device in %s", a, root_of(s));
+        if (device_present(s, addr, err) < 0)
+            return -1;
         *ret = NULL;
         return 0;
     }
@@ -105,12 +117,8 @@ vp_sysfs_read_override(const vp_sysfs *s, const vp_pci_addr *addr, char **ret, v
     vp_pci_addr_format(addr, a);
     r = vp_root_read_line(root_of(s), rel, &line);
     if (r == -ENOENT) {
-        vp_autofree char *dev = dev_rel(addr, NULL);
-        vp_autofree char *path = vp_path_join(root_of(s), dev);
-        struct stat st;
-
-        if (stat(path, &st) < 0)
-            return vp_error_set(err, VP_E_NOTFOUND, "%s: no such PCI device in %s", a, root_of(s));
+        if (device_present(s, addr, err) < 0)
+            return -1;
         *ret = NULL; /* a kernel before 3.16 has no driver_override */
         return 0;
     }
