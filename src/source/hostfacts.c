@@ -627,6 +627,31 @@ mask_prefix(const uint8_t *mask, size_t len)
     return bits;
 }
 
+/* Read the /proc table WHAT and check its header line starts with HEADER (DESC names the
+ * table in the problem). True with *RET_BUF owned and *RET_P at the first row; false when the
+ * file is absent, unreadable, malformed (a problem), or empty (a problem unless EMPTY_OK). */
+static bool
+read_table(ctx *c, const char *what, const char *header, const char *desc, bool empty_ok,
+           char **ret_buf, char **ret_p)
+{
+    vp_autofree char *buf = NULL;
+    char *p, *line;
+
+    if (read_text(c, what, &buf) <= 0)
+        return false;
+    p = buf;
+    line = next_line(&p);
+    if (!line && empty_ok)
+        return false;
+    if (!line || !vp_startswith(line, header)) {
+        problem(c, what, "line 1: not the header of %s", desc);
+        return false;
+    }
+    *ret_p = p;
+    *ret_buf = VP_STEAL(&buf);
+    return true;
+}
+
 /* /proc/net/route (net/ipv4/fib_trie.c fib_route_seq_show): the main table, one route per
  * line after a header: Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT.
  * Destination and Mask are the __be32 printed with %08X, i.e. read as the host's integer: on a
@@ -640,18 +665,10 @@ load_routes_v4(ctx *c)
     char *p, *line;
     unsigned no = 1;
 
-    if (read_text(c, what, &buf) <= 0)
-        return;
-    p = buf;
-    line = next_line(&p);
     /* A kernel without IPv4 routes at all (no table yet) prints nothing, not even the header:
      * no routes, not a malformed file (seen in the VFIO lab's guests). */
-    if (!line)
+    if (!read_table(c, what, "Iface", "the routing table", true, &buf, &p))
         return;
-    if (!vp_startswith(line, "Iface")) {
-        problem(c, what, "line 1: not the header of the routing table");
-        return;
-    }
     while ((line = next_line(&p))) {
         char *f[11];
         uint64_t dest, flags, mask;
@@ -1158,14 +1175,8 @@ load_swaps(ctx *c)
     char *p, *line;
     unsigned no = 1;
 
-    if (read_text(c, what, &buf) <= 0)
+    if (!read_table(c, what, "Filename", "the swap list", false, &buf, &p))
         return;
-    p = buf;
-    line = next_line(&p);
-    if (!line || !vp_startswith(line, "Filename")) {
-        problem(c, what, "line 1: not the header of the swap list");
-        return;
-    }
     while ((line = next_line(&p))) {
         char *f[5];
         size_t nf;
