@@ -12,31 +12,6 @@
 #include "../util/fs.h"
 #include "../util/str.h"
 
-static int
-real_write(void *ctx, const char *root, const char *rel, const char *value, size_t len)
-{
-    vp_autofree char *path = vp_path_join(root ? root : "/", rel);
-    ssize_t n;
-    int fd, e = 0;
-
-    (void)ctx;
-    fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    do
-        n = write(fd, value, len);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        e = -errno;
-    else if ((size_t)n != len)
-        e = -EIO;
-    if (close(fd) < 0 && !e)
-        e = -errno;
-    return e;
-}
-
-const vp_sriov_writer vp_sriov_writer_real = {.write = real_write, .ctx = NULL};
-
 /* The kernel's answer R to writing N VFs on PF NAME (drivers/pci/iov.c, sriov_numvfs_store and
  * sriov_enable), as an error. */
 static int
@@ -73,7 +48,7 @@ numvfs_error(const vp_sriov_numvfs_plan *p, const char *name, unsigned n, int r,
 }
 
 int
-vp_sriov_apply_numvfs(const char *root, const vp_sriov_numvfs_plan *p, const vp_sriov_writer *w,
+vp_sriov_apply_numvfs(const char *root, const vp_sriov_numvfs_plan *p, const vp_sysfs_writer *w,
                       vp_sriov_numvfs_report *report, vp_error *err)
 {
     vp_sriov_numvfs_report local = {0};
@@ -81,7 +56,7 @@ vp_sriov_apply_numvfs(const char *root, const vp_sriov_numvfs_plan *p, const vp_
     const char *name = p->ifname ? p->ifname : p->pf->addr_str;
 
     if (!w)
-        w = &vp_sriov_writer_real;
+        w = &vp_sysfs_writer_real;
     memset(rep, 0, sizeof(*rep));
     for (size_t i = 0; i < p->n_writes; i++) {
         char value[16];

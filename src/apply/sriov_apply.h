@@ -7,17 +7,11 @@
 #include <stddef.h>
 
 #include "../plan/plan.h"
+#include "sysfs_apply.h"
 #include "../util/error.h"
 
-/* The seam: write VALUE (LEN bytes, in one write(2), as sysfs wants) to REL under ROOT; 0 or a
- * negative errno (the kernel's answer). Same shape as the hook's vp_sysfs_writer. */
-typedef struct {
-    int (*write)(void *ctx, const char *root, const char *rel, const char *value, size_t len);
-    void *ctx;
-} vp_sriov_writer;
-
-/* The real writer: open(2) O_WRONLY|O_NOFOLLOW|O_CLOEXEC (never O_CREAT), one write, close. */
-extern const vp_sriov_writer vp_sriov_writer_real;
+/* Every write goes through the sysfs applier's writer seam (sysfs_apply.h), shared with the
+ * hook: tests substitute a model of the kernel. */
 
 typedef struct {
     size_t written; /* values written successfully */
@@ -29,7 +23,7 @@ typedef struct {
  * name the PF: ENOMEM is the kernel's "not enough MMIO resources for SR-IOV" (VP_E_SYSTEM with
  * a hint on firmware and pci=realloc), ENOENT "no driver / driver cannot" (VP_E_UNSUPPORTED),
  * EBUSY VFs still enabled, ERANGE beyond TotalVFs. REPORT may be NULL. */
-int vp_sriov_apply_numvfs(const char *root, const vp_sriov_numvfs_plan *p, const vp_sriov_writer *w,
+int vp_sriov_apply_numvfs(const char *root, const vp_sriov_numvfs_plan *p, const vp_sysfs_writer *w,
                           vp_sriov_numvfs_report *report, vp_error *err);
 
 /* --persist: write P->rule to ROOT/P->rule_path (directories created 0755, the file 0644,

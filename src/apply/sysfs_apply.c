@@ -15,7 +15,7 @@
 static int
 real_write(void *ctx, const char *root, const char *rel, const char *value, size_t len)
 {
-    vp_autofree char *path = vp_path_join(root, rel);
+    vp_autofree char *path = vp_path_join(root ? root : "/", rel);
     ssize_t n;
     int fd, e;
 

@@ -1356,7 +1356,7 @@ kernel_write(void *ctx, const char *root, const char *rel, const char *value, si
     if (n > k->mmio_vfs)
         return -ENOMEM;
     k->numvfs = n;
-    return vp_sriov_writer_real.write(NULL, root, rel, value, len);
+    return vp_sysfs_writer_real.write(NULL, root, rel, value, len);
 }
 
 static void
@@ -1369,7 +1369,7 @@ test_numvfs_apply(void **state)
     vp_sriov_numvfs_plan p;
     vp_sriov_numvfs_report rep;
     kernel k = {.numvfs = 2, .total = 8, .mmio_vfs = 8};
-    vp_sriov_writer w = {.write = kernel_write, .ctx = &k};
+    vp_sysfs_writer w = {.write = kernel_write, .ctx = &k};
     vp_error err = {0};
     char *line = NULL;
     bool changed;
