@@ -401,8 +401,9 @@ vp_plan_detach(const vp_host *h, const vp_plan_request *req, bool reattach, vp_p
     plan_isolated(&c, reattach);
     any_setting = c.meta.pcihole64.has || c.meta.maxphysaddr.has || c.meta.ovmf_mmio64.has;
     restore = c.config && c.meta.n_devices == 0 && any_setting;
+    /* The operator's hook policy outlives vpass's devices: it keeps the element. */
     empty_after = c.meta.n_devices == 0 && c.meta.n_controllers == 0 && c.meta.n_isolated == 0 &&
-                  (!any_setting || restore);
+                  (!any_setting || restore) && !c.meta.has_hook;
     drop_md = c.config && empty_after && c.meta.metadata.has && c.meta.metadata.old_none;
     if (empty_after)
         c.meta.metadata.has = false;

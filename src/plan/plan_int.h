@@ -111,6 +111,11 @@ typedef struct {
     vp_meta_setting metadata; /* the domain had no <metadata> before vpass */
     vp_meta_vf *vfs;          /* SR-IOV settings vpass changed (plan_sriov.c) */
     size_t n_vfs;
+    /* The operator's <hook enable isolate> policy (docs/hook.md): vpass never writes it, and
+     * keeps it as it found it ("yes"/"no", NULL when the attribute is absent). */
+    bool has_hook;
+    char *hook_enable;
+    char *hook_isolate;
 } vp_meta;
 
 /* Read vpass's element (namespace VP_METADATA_NS, any prefix) from DOMAIN_ROOT's <metadata>

@@ -278,6 +278,8 @@ vp_meta_clear(vp_meta *m)
     free(m->devices);
     free(m->isolated);
     free(m->controllers);
+    free(m->hook_enable);
+    free(m->hook_isolate);
     memset(m, 0, sizeof(*m));
 }
 
@@ -285,7 +287,7 @@ bool
 vp_meta_empty(const vp_meta *m)
 {
     return m->n_devices == 0 && m->n_controllers == 0 && m->n_isolated == 0 && !m->pcihole64.has &&
-           !m->maxphysaddr.has && !m->ovmf_mmio64.has && !m->metadata.has;
+           !m->maxphysaddr.has && !m->ovmf_mmio64.has && !m->metadata.has && !m->has_hook;
 }
 
 /* The vpass element among the children of <metadata>, NULL when none. */
@@ -352,6 +354,29 @@ read_onoff(const xmlNode *rec, const char *attr, int *ret, vp_error *err)
 }
 
 /* <vf address pf index old-trust old-spoofchk/> (plan_sriov.c). */
+/* The operator's <hook> policy: kept as written, refused when vpass-hook would refuse it. */
+static int
+read_hook(const xmlNode *rec, vp_meta *m, vp_error *err)
+{
+    static const char *const attrs[] = {"enable", "isolate"};
+    char **slots[] = {&m->hook_enable, &m->hook_isolate};
+
+    m->has_hook = true;
+    for (size_t i = 0; i < VP_ARRAY_SIZE(attrs); i++) {
+        vp_autofree char *v = vp_xml_prop(rec, attrs[i]);
+
+        if (!v)
+            continue;
+        if (!vp_streq(v, "yes") && !vp_streq(v, "no"))
+            return vp_error_set(err, VP_E_DATA,
+                                "vpass metadata: <hook %s='%s'> is neither 'yes' nor 'no'",
+                                attrs[i], v);
+        free(*slots[i]);
+        *slots[i] = VP_STEAL(&v);
+    }
+    return 0;
+}
+
 static int
 read_vf(const xmlNode *rec, vp_meta *m, vp_error *err)
 {
@@ -434,6 +459,9 @@ vp_meta_read(xmlNode *domain_root, vp_meta *m, xmlNode **ret_node, vp_error *err
         } else if (strcmp(name, "vf") == 0) {
             if (read_vf(rec, m, err) < 0)
                 goto fail;
+        } else if (strcmp(name, "hook") == 0) {
+            if (read_hook(rec, m, err) < 0)
+                goto fail;
         }
         /* Records of a newer vpass are skipped: this one cannot undo them anyway. */
     }
@@ -492,8 +520,9 @@ set_setting(xmlNode *root, const xmlNode *proto, const vp_meta_setting *s)
 int
 vp_meta_build(const vp_meta *m, const char *templates_dir, xmlDoc **ret, vp_error *err)
 {
-    static const char *const names[] = {"device",      "controller",  "isolated", "pcihole64",
-                                        "maxphysaddr", "ovmf-mmio64", "metadata", "vf"};
+    static const char *const names[] = {"device",    "controller",  "isolated",
+                                        "pcihole64", "maxphysaddr", "ovmf-mmio64",
+                                        "metadata",  "vf",          "hook"};
     xmlNode *proto[VP_ARRAY_SIZE(names)] = {NULL};
     vp_autoxmldoc doc = NULL;
     xmlNode *root;
@@ -517,6 +546,19 @@ vp_meta_build(const vp_meta *m, const char *templates_dir, xmlDoc **ret, vp_erro
 
         xmlUnlinkNode(c);
         xmlFreeNode(c);
+    }
+    if (m->has_hook) {
+        /* The operator's policy first, as they wrote it. */
+        xmlNode *n = add_record(root, proto[8]);
+
+        if (m->hook_enable)
+            vp_plan_set_prop(n, "enable", m->hook_enable);
+        else
+            xmlUnsetProp(n, (const xmlChar *)"enable");
+        if (m->hook_isolate)
+            vp_plan_set_prop(n, "isolate", m->hook_isolate);
+        else
+            xmlUnsetProp(n, (const xmlChar *)"isolate");
     }
     for (size_t i = 0; i < m->n_devices; i++) {
         char buf[VP_PCI_ADDR_STRLEN];

@@ -184,6 +184,20 @@ if [ "$cli" = 1 ]; then
     expect_same_xml "$before" "$(inactive_xml "$dom")" "$dom: attach then detach leaves the definition identical"
   done
 
+  # The operator's hook policy (docs/hook.md) lives in vpass's element: attach and detach keep
+  # it as written, also when the last device leaves.
+  vsh metadata vm1 urn:vpass:domain:1 --key vpass --config --set '<vpass><hook isolate="no"/></vpass>' >/dev/null
+  before=$(inactive_xml vm1)
+  run "${V[@]}" attach --domain vm1 --group 26 --config
+  expect_rc 0 "vm1 with a hook policy: attach"
+  hook_policy='[h.attrib for h in d.iter("{urn:vpass:domain:1}hook")] == [{"isolate": "no"}]'
+  expect_xml "$(inactive_xml vm1)" "$hook_policy" "vm1: attach keeps <vpass:hook isolate='no'>"
+  expect_xml "$(inactive_xml vm1)" 'len(hostdevs(d)) >= 2' "vm1: attach added the devices beside the policy"
+  run "${V[@]}" detach --domain vm1 --group 26 --config
+  expect_rc 0 "vm1 with a hook policy: detach"
+  expect_same_xml "$before" "$(inactive_xml vm1)" "vm1: detach leaves the policy and nothing else of vpass's"
+  vsh metadata vm1 urn:vpass:domain:1 --config --remove >/dev/null
+
   # --mmio64 sizes the 64-bit hole that SeaBIOS honours (pcie-root on q35, pci-root on
   # i440fx), and detach restores it. (OVMF sizes its window itself: the planner decides there.)
   for dom in vm1 vm2; do

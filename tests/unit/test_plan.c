@@ -1039,6 +1039,77 @@ test_detach_steps(void **state)
     assert_non_null(strstr(err.msg, "multifunction"));
 }
 
+/* The operator's <hook> policy in vpass's element survives attach and detach: vpass merges its
+ * records beside it and the last detach leaves it (and its <metadata>) in place. */
+static void
+test_hook_policy_kept(void **state)
+{
+    vp_autofree char *plain = read_text(Q35_XML);
+    const char *uuid_end = strstr(plain, "</uuid>");
+    vp_autofree char *xml = NULL;
+    vp_autofree char *after = NULL;
+    vp_autofree char *back = NULL;
+    vp_autofree char *bad = NULL;
+    vp_error err = {0};
+    request r;
+    vp_plan p;
+
+    (void)state;
+    assert_non_null(uuid_end);
+    uuid_end += strlen("</uuid>");
+    xml = vp_asprintf("%.*s\n  <metadata>\n    <vpass:vpass xmlns:vpass=\"urn:vpass:domain:1\">"
+                      "<vpass:hook enable=\"yes\" isolate=\"no\"/></vpass:vpass>\n"
+                      "  </metadata>%s",
+                      (int)(uuid_end - plain), plain, uuid_end);
+    {
+        vp_autoptr(vp_host) h = host_bcm5720("q35-test", xml);
+
+        req_init(&r, h, "q35-test", xml);
+        req_group(&r, h, 26);
+        attach_ok(h, &r, &p);
+        /* The domain had a <metadata>: no "old none" record; the policy first, unchanged. */
+        assert_string_equal(step(&p, 3, VP_STEP_SET_METADATA)->xml,
+                            "<vpass>\n"
+                            "  <hook enable=\"yes\" isolate=\"no\"/>\n"
+                            "  <device address=\"0000:18:00.0\" kind=\"hostdev\"/>\n"
+                            "  <device address=\"0000:18:00.1\" kind=\"hostdev\"/>\n"
+                            "  <controller index=\"4\"/>\n"
+                            "</vpass>\n");
+        after = sim_apply(xml, &p);
+        vp_plan_clear(&p);
+    }
+    {
+        vp_autoptr(vp_host) h = host_bcm5720("q35-test", after);
+
+        req_init(&r, h, "q35-test", after);
+        req_group(&r, h, 26);
+        detach_ok(h, &r, true, &p);
+        assert_string_equal(step(&p, 3, VP_STEP_SET_METADATA)->xml,
+                            "<vpass>\n"
+                            "  <hook enable=\"yes\" isolate=\"no\"/>\n"
+                            "</vpass>\n");
+        back = sim_apply(after, &p);
+        vp_plan_clear(&p);
+        {
+            vp_autofree char *orig = canon(xml);
+
+            assert_string_equal(back, orig);
+        }
+    }
+    /* A policy vpass-hook would refuse is refused here too, naming it. */
+    bad = vp_strdup(xml);
+    memcpy(strstr(bad, "isolate=\"no\""), "isolate=\"on\"", strlen("isolate=\"on\""));
+    {
+        vp_autoptr(vp_host) h = host_bcm5720(NULL, NULL);
+
+        req_init(&r, h, "q35-test", bad);
+        req_group(&r, h, 26);
+        assert_int_equal(vp_plan_attach(h, &r.req, &p, &err), -1);
+        assert_int_equal(err.code, VP_E_DATA);
+        assert_non_null(strstr(err.msg, "<hook isolate='on'> is neither 'yes' nor 'no'"));
+    }
+}
+
 static void
 test_detach_isolated_and_unmanaged(void **state)
 {
@@ -1744,6 +1815,7 @@ main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_detach_steps),
         cmocka_unit_test(test_detach_isolated_and_unmanaged),
+        cmocka_unit_test(test_hook_policy_kept),
         cmocka_unit_test(test_rom_modes),
         cmocka_unit_test(test_markup_is_data),
         cmocka_unit_test(test_templates_errors),
