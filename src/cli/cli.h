@@ -148,6 +148,15 @@ enum {
     "      --spoofchk on|off    MAC spoof checking, likewise\n"                                    \
     "      --as interface|hostdev  <interface type='hostdev'> (default) or a plain <hostdev>\n"    \
     "                           (a VF that is no NIC, or no network setup)\n"
+#define VP_CLI_SRIOV_XML_HELP                                                                      \
+    "SR-IOV (a VF of a PF; docs/sriov.md):\n"                                                      \
+    "      --pf IFNAME|ADDR     the PF (enp4s0, 0000:04:00.0)\n"                                   \
+    "      --vf N|auto          VF N, or the one attach would pick (with --domain: on the\n"       \
+    "                           node of its pinned CPUs)\n"                                        \
+    "      --mac ADDR|auto      the guest's MAC (auto needs --domain: it derives from its UUID)\n" \
+    "      --vlan N             VLAN tag (1-4094)\n"                                               \
+    "      --as interface|hostdev  <interface type='hostdev'> (default) or a plain <hostdev>\n"    \
+    "                           (--trust and --spoofchk are no XML: see attach --dry-run)\n"
 #define VP_CLI_SRIOV_DETACH_HELP                                                                   \
     "SR-IOV:\n"                                                                                    \
     "      --pf IFNAME|ADDR     the PF whose VFs to take back\n"                                   \

@@ -98,6 +98,7 @@ static const struct option detach_options[] = {
 static const struct option xml_options[] = {
     SELECT_OPTIONS,
     XML_OPTIONS,
+    VP_CLI_SRIOV_OPTIONS,
     {"format", required_argument, NULL, OPT_FORMAT},
     {"force", no_argument, NULL, OPT_FORCE},
     {NULL, 0, NULL, 0},
@@ -426,6 +427,11 @@ provision_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
         return vp_error_set(err, VP_E_USAGE, "%s: unexpected argument '%s'", cmd->name, argv[ind]);
     if (validate_args(cmd, &a, !xml_only, err) < 0)
         return -1;
+    if (xml_only && (a.sriov.req.trust != VP_VF_UNKNOWN || a.sriov.req.spoofchk != VP_VF_UNKNOWN) &&
+        a.sriov.inited)
+        return vp_error_set(err, VP_E_USAGE,
+                            "xml: --trust and --spoofchk are set on the PF through netlink, not in "
+                            "XML: see them in 'vpass attach --dry-run'");
 
     write = !xml_only && !a.dry_run;
     if (write && vp_lock_acquire(cli->root, &lock, err) < 0)
@@ -512,6 +518,8 @@ provision_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
 
             json_object_object_add(o, "rendered", json_object_new_string(text ? text : ""));
             vp_json_print(o);
+        } else if (plan.noop && plan.noop_reason) {
+            fprintf(stderr, "vpass: note: %s: nothing to add\n", plan.noop_reason);
         } else if (text && *text) {
             fputs(text, stdout);
             if (text[strlen(text) - 1] != '\n')
@@ -632,9 +640,9 @@ const vp_command vp_cmd_detach = {
 const vp_command vp_cmd_xml = {
     .name = "xml",
     .usage =
-        "(--group N | --device DEVICE... | --netdev IFNAME) [--domain NAME] [--format libvirt|qemu|proxmox]",
+        "(--group N | --device DEVICE... | --netdev IFNAME | --pf IFNAME --vf N|auto) [--domain NAME] [--format libvirt|qemu|proxmox]",
     .summary = "print the device XML (or QEMU arguments, Proxmox lines) attach would use",
-    .help = SELECT_HELP XML_HELP
+    .help = SELECT_HELP VP_CLI_SRIOV_XML_HELP XML_HELP
     "      --format FORMAT      libvirt (default), qemu (-device vfio-pci,...) or proxmox\n"
     "                           (hostpciN: lines)\n",
     .run = xml_run,

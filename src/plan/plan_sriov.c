@@ -891,12 +891,16 @@ vp_plan_sriov_attach(const vp_host *h, const vp_plan_request *req, const vp_srio
     memset(ret, 0, sizeof(*ret));
     if (validate(sr, true, err) < 0)
         return -1;
-    if (!req->domain_xml)
-        return vp_error_set(err, VP_E_USAGE, "a VF goes to a domain: which? (--domain NAME)");
+    /* Without a domain (vpass xml): no pinning, nothing held, no UUID for --mac auto. */
+    if (!req->domain_xml && sr->mac_auto)
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "--mac auto derives the MAC from the domain's UUID: give --domain NAME, "
+            "or a MAC with --mac ADDRESS");
     if (vp_sriov_find_pf(h, sr->pf, &c.pf, err) < 0)
         return -1;
     c.ifname = c.pf->netdevs && c.pf->netdevs[0] ? c.pf->netdevs[0] : NULL;
-    if (read_dom_facts(req->domain_xml, c.dom, &c.df, err) < 0)
+    if (req->domain_xml && read_dom_facts(req->domain_xml, c.dom, &c.df, err) < 0)
         goto out;
     vp_sriov_pf_build(h, c.pf, sr->info, sr->n_info, sr->info_known, NULL, &c.inv);
     if (c.inv.n_vfs == 0) {

@@ -53,6 +53,33 @@ expect_rc 0 "vfs from node devices"
 expect_json 'd[0]["current_vfs"] == 4 and d[0]["total_vfs"] == 8 and "remote host" in d[0]["vf_settings_reason"]' "vfs from node devices: counts, reason"
 expect_json 'd[0]["vfs"][1]["netdev"] == "enp59s16f2"' "vfs from node devices: the VF's net child"
 
+# ---- xml --pf: the XML attach would use, with or without a domain ----
+run "${L[@]}" xml --pf enp59s0f0 --vf auto --mac 52:54:00:aa:bb:cc --vlan 42
+expect_rc 0 "xml --pf --vf auto (no domain)"
+expect_out '^<interface type="hostdev" managed="yes">$' "xml --pf: an <interface type='hostdev'>"
+expect_out '<mac address="52:54:00:aa:bb:cc"/>' "xml --pf: the MAC given"
+expect_out '<address type="pci" domain="0x0000" bus="0x3b" slot="0x10" function="0x2"/>' "xml --pf --vf auto: the free VF 1"
+expect_out '<tag id="42"/>' "xml --pf: the VLAN"
+run "${L[@]}" xml --pf enp59s0f0 --vf auto --mac auto --domain gpuvm
+expect_rc 0 "xml --pf --mac auto --domain gpuvm"
+expect_out '<mac address="02:d3:b9:4e:c5:5a"/>' "xml --pf --mac auto: the MAC attach derives for gpuvm"
+run "${L[@]}" xml --pf enp59s0f0 --vf 1 --as hostdev --format qemu
+expect_rc 0 "xml --pf --format qemu"
+expect_out '^-device vfio-pci,host=0000:3b:10.2$' "xml --pf --format qemu: the VF as vfio-pci"
+run "${L[@]}" xml --pf enp59s0f0 --vf auto --domain vm1
+expect_rc 0 "xml --pf --domain vm1 (holds VF 0)"
+expect_err "vm1 already holds VF 0 \(0000:3b:10.0\) of enp59s0f0: nothing to add" "xml --pf: a domain holding a VF gets a note, no XML"
+expect_no_out "interface" "xml --pf: nothing printed for a no-op"
+run "${L[@]}" xml --pf enp59s0f0 --vf auto --mac auto
+expect_rc 2 "xml --pf --mac auto without --domain"
+expect_err "--mac auto derives the MAC from the domain's UUID: give --domain NAME" "xml --mac auto: says why and the fix"
+run "${L[@]}" xml --pf enp59s0f0 --vf auto --trust on
+expect_rc 2 "xml --pf --trust"
+expect_err "not in XML: see them in 'vpass attach --dry-run'" "xml --trust: no XML for it"
+run "${L[@]}" xml --pf enp59s0f0 --vf 3
+expect_rc 6 "xml --pf --vf 3 (db1 holds it)"
+expect_err "0000:3b:10.6: held by db1" "xml --pf: a held VF is refused like attach"
+
 # ---- attach --pf (dry runs: the test driver changes nothing) ----
 A=(attach --domain gpuvm --config --dry-run)
 run "${L[@]}" "${A[@]}" --pf enp59s0f0 --vf auto --mac auto --vlan 100 --json

@@ -894,10 +894,25 @@ test_attach_refusals(void **state)
     s.vf = 0;
     assert_int_equal(attach_err(h, &r, &s, &err), VP_E_UNSAFE);
     assert_non_null(strstr(err.msg, "held by vm1"));
-    /* No domain definition. */
+    /* No domain definition (vpass xml --pf): the free VF's XML, no record; --mac auto has
+     * no UUID to derive from. */
     s = sr_auto();
     r.domain_xml = NULL;
+    r.domain_name = NULL;
+    r.target.domain = NULL;
+    {
+        vp_plan p;
+        vp_sriov_choice c;
+
+        attach_ok(h, &r, &s, &p, &c);
+        assert_int_equal(p.n_steps, 1);
+        assert_int_equal(p.steps[0].kind, VP_STEP_ATTACH);
+        assert_non_null(strstr(p.steps[0].xml, "slot=\"0x10\" function=\"0x2\""));
+        vp_plan_clear(&p);
+    }
+    s.mac_auto = true;
     assert_int_equal(attach_err(h, &r, &s, &err), VP_E_USAGE);
+    assert_non_null(strstr(err.msg, "--mac auto derives the MAC from the domain's UUID"));
 }
 
 static void
