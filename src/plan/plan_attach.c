@@ -397,15 +397,6 @@ assign_guest_slots(attach_ctx *c, vp_error *err)
     return 0;
 }
 
-static void
-set_pci_address(xmlNode *node, const vp_pci_addr *a)
-{
-    vp_plan_set_propf(node, "domain", "0x%04x", (unsigned)a->domain);
-    vp_plan_set_propf(node, "bus", "0x%02x", (unsigned)a->bus);
-    vp_plan_set_propf(node, "slot", "0x%02x", (unsigned)a->slot);
-    vp_plan_set_propf(node, "function", "0x%x", (unsigned)a->func);
-}
-
 /* The <hostdev> of F from template TPL (allocated XML). */
 static int
 build_hostdev(const attach_ctx *c, const xmlDoc *tpl, const attach_fn *f, char **ret, vp_error *err)
@@ -425,7 +416,7 @@ build_hostdev(const attach_ctx *c, const xmlDoc *tpl, const attach_fn *f, char *
         return vp_error_set(err, VP_E_SYSTEM, "%s/%s: template has no <source><address>",
                             req->templates_dir, VP_TPL_HOSTDEV);
     vp_plan_set_prop(root, "managed", req->managed ? "yes" : "no");
-    set_pci_address(src, &f->dev->addr);
+    vp_plan_set_pci_address(src, &f->dev->addr);
 
     /* ROM (formatdomain: <rom bar file enabled>). VP_ROM_DEFAULT writes no element: the
      * checks' rom-* advice is text for the operator, and QEMU's default (ROM BAR visible,
@@ -463,7 +454,7 @@ build_hostdev(const attach_ctx *c, const xmlDoc *tpl, const attach_fn *f, char *
             return vp_error_set(err, VP_E_SYSTEM,
                                 "%s/%s: template has no guest <address type='pci'>",
                                 req->templates_dir, VP_TPL_HOSTDEV);
-        set_pci_address(guest, &f->guest);
+        vp_plan_set_pci_address(guest, &f->guest);
         if (f->multifunction)
             vp_plan_set_prop(guest, "multifunction", "on");
     } else if (guest) {

@@ -36,6 +36,9 @@ char *vp_plan_xml_dump(const xmlNode *node);
 void vp_plan_set_prop(xmlNode *node, const char *name, const char *value);
 void vp_plan_set_propf(xmlNode *node, const char *name, const char *fmt, ...) VP_PRINTF(3, 4);
 
+/* Set NODE's domain, bus, slot and function attributes to A, as libvirt writes them. */
+void vp_plan_set_pci_address(xmlNode *node, const vp_pci_addr *a);
+
 /* Replace the content of NODE by the text TEXT (a text node: never parsed as markup). */
 void vp_plan_set_text(xmlNode *node, const char *text);
 

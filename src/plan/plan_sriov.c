@@ -615,15 +615,6 @@ choose_mac(sriov_ctx *c, vp_error *err)
     return 0;
 }
 
-static void
-set_pci_address(xmlNode *node, const vp_pci_addr *a)
-{
-    vp_plan_set_propf(node, "domain", "0x%04x", (unsigned)a->domain);
-    vp_plan_set_propf(node, "bus", "0x%02x", (unsigned)a->bus);
-    vp_plan_set_propf(node, "slot", "0x%02x", (unsigned)a->slot);
-    vp_plan_set_propf(node, "function", "0x%x", (unsigned)a->func);
-}
-
 /* The <interface type='hostdev'> of the chosen VF from the template (allocated XML). */
 static int
 build_interface(const sriov_ctx *c, char **ret, vp_error *err)
@@ -645,7 +636,7 @@ build_interface(const sriov_ctx *c, char **ret, vp_error *err)
                             "%s/%s: template lacks <mac>, <source><address> or <vlan><tag>",
                             req->templates_dir, VP_TPL_INTERFACE);
     vp_plan_set_prop(root, "managed", req->managed ? "yes" : "no");
-    set_pci_address(src, &c->vf->addr);
+    vp_plan_set_pci_address(src, &c->vf->addr);
     if (c->has_mac)
         vp_plan_set_prop(mac, "address", c->mac);
     else

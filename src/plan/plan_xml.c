@@ -96,6 +96,15 @@ vp_plan_set_propf(xmlNode *node, const char *name, const char *fmt, ...)
 }
 
 void
+vp_plan_set_pci_address(xmlNode *node, const vp_pci_addr *a)
+{
+    vp_plan_set_propf(node, "domain", "0x%04x", (unsigned)a->domain);
+    vp_plan_set_propf(node, "bus", "0x%02x", (unsigned)a->bus);
+    vp_plan_set_propf(node, "slot", "0x%02x", (unsigned)a->slot);
+    vp_plan_set_propf(node, "function", "0x%x", (unsigned)a->func);
+}
+
+void
 vp_plan_set_text(xmlNode *node, const char *text)
 {
     xmlNode *t;
