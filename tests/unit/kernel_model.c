@@ -399,3 +399,27 @@ vp_kmodel_remove_tree(const char *dir)
 {
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int
+vp_kmodel_fixture_start(const char *src, const char *name, char **dir, char **root, vp_kmodel *km,
+                        vp_sysfs_writer *w)
+{
+    *dir = vp_asprintf("%s/%s.XXXXXX", vp_kmodel_tmpdir(), name);
+    if (!mkdtemp(*dir))
+        return -1;
+    *root = vp_path_join(*dir, "root");
+    vp_kmodel_copy_tree(src, *root);
+    vp_kmodel_seed(*root);
+    vp_kmodel_init(km, *root);
+    *w = vp_kmodel_writer(km);
+    return 0;
+}
+
+void
+vp_kmodel_fixture_stop(char *dir, char *root, vp_kmodel *km)
+{
+    vp_kmodel_clear(km);
+    vp_kmodel_remove_tree(dir);
+    free(root);
+    free(dir);
+}

@@ -49,3 +49,12 @@ const char *vp_kmodel_tmpdir(void);
 
 /* Remove directory DIR and everything under it. */
 void vp_kmodel_remove_tree(const char *dir);
+
+/* A test fixture: a copy of the tree SRC in a new temporary directory *DIR (NAME.XXXXXX under
+ * vp_kmodel_tmpdir()), at *ROOT = DIR/root, seeded, with the model KM of it and its writer W.
+ * -1 when the directory cannot be made. */
+int vp_kmodel_fixture_start(const char *src, const char *name, char **dir, char **root,
+                            vp_kmodel *km, vp_sysfs_writer *w);
+
+/* Undo vp_kmodel_fixture_start: the model cleared, the directory removed, DIR and ROOT freed. */
+void vp_kmodel_fixture_stop(char *dir, char *root, vp_kmodel *km);

@@ -82,16 +82,9 @@ static int
 setup(void **state)
 {
     fixture *f = vp_malloc0(sizeof(*f));
-    const char *tmp = vp_kmodel_tmpdir();
 
-    f->dir = vp_asprintf("%s/vpass-hook.XXXXXX", tmp);
-    if (!mkdtemp(f->dir))
+    if (vp_kmodel_fixture_start(LAB_ROOT, "vpass-hook", &f->dir, &f->root, &f->km, &f->w) < 0)
         return -1;
-    f->root = vp_path_join(f->dir, "root");
-    vp_kmodel_copy_tree(LAB_ROOT, f->root);
-    vp_kmodel_seed(f->root);
-    vp_kmodel_init(&f->km, f->root);
-    f->w = vp_kmodel_writer(&f->km);
     f->env = (vp_hook_env){
         .root = f->root, .writer = &f->w, .bind_timeout_ms = 200, .lock_timeout_ms = 5000};
     f->pristine = vp_kmodel_snapshot(f->root);
@@ -104,11 +97,8 @@ teardown(void **state)
 {
     fixture *f = *state;
 
-    vp_kmodel_clear(&f->km);
-    vp_kmodel_remove_tree(f->dir);
+    vp_kmodel_fixture_stop(f->dir, f->root, &f->km);
     free(f->pristine);
-    free(f->root);
-    free(f->dir);
     free(f);
     return 0;
 }

@@ -29,16 +29,10 @@ static int
 setup(void **state)
 {
     fixture *f = vp_malloc0(sizeof(*f));
-    const char *tmp = vp_kmodel_tmpdir();
 
-    f->dir = vp_asprintf("%s/vpass-sysfs-apply.XXXXXX", tmp);
-    if (!mkdtemp(f->dir))
+    if (vp_kmodel_fixture_start(LAB_ROOT, "vpass-sysfs-apply", &f->dir, &f->root, &f->km, &f->w) <
+        0)
         return -1;
-    f->root = vp_path_join(f->dir, "root");
-    vp_kmodel_copy_tree(LAB_ROOT, f->root);
-    vp_kmodel_seed(f->root);
-    vp_kmodel_init(&f->km, f->root);
-    f->w = vp_kmodel_writer(&f->km);
     f->sys = (vp_sysfs){.root = f->root, .writer = &f->w, .timeout_ms = 200};
     *state = f;
     return 0;
@@ -49,10 +43,7 @@ teardown(void **state)
 {
     fixture *f = *state;
 
-    vp_kmodel_clear(&f->km);
-    vp_kmodel_remove_tree(f->dir);
-    free(f->root);
-    free(f->dir);
+    vp_kmodel_fixture_stop(f->dir, f->root, &f->km);
     free(f);
     return 0;
 }
