@@ -74,6 +74,24 @@ struct vp_virt;
 int vp_cli_load_host_full(vp_cli *cli, bool write, vp_host **ret, struct vp_virt **ret_virt,
                           vp_error *err);
 
+/* What a command reads of the host: its selection and domain. The libvirt source then fetches
+ * only the selected devices, their IOMMU groups (a group's members from sysfs when sysfs
+ * describes the host: no libvirt call lists a group), the functions of their slots with
+ * ALL_FUNCTIONS, the VFs of PF, the domain's devices, and every domain for the ledger
+ * (docs/DEVELOPING.md, "What a command reads"). */
+typedef struct {
+    const char *group;    /* --group N as given; NULL: none */
+    char *const *devices; /* vp_strv of --device/--netdev selectors; NULL: none */
+    const char *pf;       /* --pf: the PF and its VFs; NULL: none */
+    const char *domain;   /* --domain: its devices come too; NULL: none */
+    bool all_functions;   /* --all-functions */
+} vp_cli_scope;
+
+/* vp_cli_load_host_full reading only what SCOPE needs; NULL, or a scope that selects nothing,
+ * reads the whole host. */
+int vp_cli_load_host_scoped(vp_cli *cli, bool write, const vp_cli_scope *scope, vp_host **ret,
+                            struct vp_virt **ret_virt, vp_error *err);
+
 /* The closing line of human inventory output: counts and where the facts came from. */
 void vp_cli_print_summary(const vp_host *h, const char *what);
 

@@ -210,6 +210,7 @@ check_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *e
     vp_autoptr(vp_host) h = NULL;
     vp_autofree vp_device **selected = NULL;
     vp_check_target t;
+    vp_cli_scope scope = {0};
     vp_findings f = {0};
     vp_severity worst;
     bool help;
@@ -225,7 +226,10 @@ check_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *e
         return vp_error_set(err, VP_E_USAGE,
                             "check: unexpected argument '%s' (use --group N or --device ADDR)",
                             argv[ind]);
-    if (vp_cli_load_host(cli, &h, err) < 0)
+    scope.group = a.group;
+    scope.devices = devices;
+    scope.domain = a.domain;
+    if (vp_cli_load_host_scoped(cli, false, &scope, &h, NULL, err) < 0)
         return -1;
     rc = vp_cli_resolve_target(h, a.group, devices, a.domain, &t, err);
     selected = t.devices;

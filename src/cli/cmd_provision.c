@@ -412,6 +412,7 @@ provision_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
     vp_autofree char *domain_xml = NULL;
     vp_autofree char *config_xml = NULL;
     vp_plan_request req = {0};
+    vp_cli_scope scope = {0};
     vp_plan plan = {0};
     vp_apply_report report = {0};
     bool help, running = false, persistent = true, write;
@@ -436,7 +437,14 @@ provision_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv,
     write = !xml_only && !a.dry_run;
     if (write && vp_lock_acquire(cli->root, &lock, err) < 0)
         return -1;
-    if (vp_cli_load_host_full(cli, write, &h, &v, err) < 0)
+    /* Only what the selection needs of the host: its groups, the domain's devices, the
+     * ledger (inventory.c). */
+    scope.group = a.group;
+    scope.devices = devices;
+    scope.pf = sriov->given ? sriov->req.pf : NULL;
+    scope.domain = a.domain;
+    scope.all_functions = a.all_functions;
+    if (vp_cli_load_host_scoped(cli, write, &scope, &h, &v, err) < 0)
         return -1;
     rc = vp_cli_resolve_target(h, a.group, devices, a.domain, &req.target, err);
     selected = req.target.devices;

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "source/source.h"
+#include "util/fs.h"
 #include "util/str.h"
 #include "virt/virt.h"
 
@@ -23,33 +24,103 @@ virt_is_this_machine(const vp_virt *v)
     return v && v->local && !vp_startswith(v->uri, "test");
 }
 
-/* Facts from sysfs for a host whose devices came from libvirt: read the same machine's sysfs
- * once and move each device's facts across by address. */
-static void
-enrich_from_sysfs(vp_host *h, const char *root)
+/* True when SCOPE selects something: then a part of the host is enough. Without a selection
+ * (host readiness, a domain alone) the checks judge the whole host. */
+static bool
+scope_selects(const vp_cli_scope *scope)
 {
-    vp_autoptr(vp_host) local = vp_host_new();
-    vp_error ignored = {0};
+    return scope && (scope->group || scope->devices || scope->pf);
+}
 
-    if (vp_source_sysfs_load(local, root, &ignored) < 0)
-        return;
-    vp_host_finalize(local);
-    for (size_t i = 0; i < h->n_devices; i++) {
-        vp_device *d = h->devices[i];
-        vp_device *l = vp_host_find_device(local, &d->addr);
+/* Load the part of the host SCOPE needs from libvirt, the ledger first (a domain's devices
+ * come too), and set *RET_DONE. It stays false, with nothing loaded, when no part can serve
+ * SCOPE: a group on a host whose sysfs vpass cannot read (no libvirt call lists a group's
+ * members), so the caller loads everything. */
+static int
+load_part(vp_cli *cli, vp_host *h, vp_virt *v, const vp_cli_scope *scope, bool sysfs_is_host,
+          bool *ret_done, vp_error *err)
+{
+    vp_autofree vp_pci_addr *also = NULL;
+    vp_autostrv char **select = vp_strv_copy(scope->devices);
+    size_t n_also = 0;
+    vp_libvirt_part p = {0};
 
-        if (l && !d->facts)
-            d->facts = VP_STEAL(&l->facts);
+    *ret_done = false;
+    if (scope->group) {
+        unsigned n;
+
+        if (!sysfs_is_host || vp_parse_uint(scope->group, &n) < 0)
+            return 0; /* a bad number is reported when the selection is resolved */
+        if (vp_sysfs_group_members(cli->root, n, &also, &n_also, err) < 0)
+            return -1;
+        /* No such group: the host has IOMMU groups all the same ("no such group", not "no
+         * IOMMU"), as the whole host's devices would have told. */
+        if (!n_also) {
+            vp_autostrv char **groups = NULL;
+
+            if (vp_root_list_dir(cli->root, "sys/kernel/iommu_groups", &groups) == 0 && groups)
+                h->iommu_present = true;
+        }
     }
+    if (vp_source_ledger_load(h, v, err) < 0)
+        return -1;
+    for (size_t i = 0; scope->domain && i < h->n_assignments; i++)
+        if (strcmp(h->assignments[i].domain, scope->domain) == 0) {
+            also = vp_realloc_array(also, n_also + 1, sizeof(*also));
+            also[n_also++] = h->assignments[i].addr;
+        }
+    if (scope->pf)
+        vp_strv_push(&select, scope->pf);
+    p.select = select;
+    p.also = also;
+    p.n_also = n_also;
+    p.all_functions = scope->all_functions;
+    p.vfs = scope->pf != NULL;
+    p.root = sysfs_is_host ? cli->root : NULL;
+    if (vp_source_libvirt_load_part(h, v, &p, err) < 0)
+        return -1;
+    *ret_done = true;
+    return 0;
+}
+
+/* Every device from SOURCE and, when V is open, the ledger, fetched meanwhile. */
+static int
+load_whole(vp_cli *cli, vp_host *h, vp_virt *v, vp_source_kind source, vp_error *err)
+{
+    vp_ledger_fetch *ledger = NULL;
+    int rc;
+
+    if (v && vp_source_ledger_fetch_start(v, &ledger, err) < 0)
+        return -1;
+    if (source == VP_SOURCE_LIBVIRT) {
+        rc = vp_source_libvirt_load(h, v, err);
+        /* On the host itself, sysfs adds what libvirt does not say (config space, resets,
+         * host use); remote, those facts stay unknown and the checks say "skipped". */
+        if (rc == 0 && virt_is_this_machine(v)) {
+            vp_source_sysfs_enrich(h, cli->root, false);
+            rc = vp_source_host_facts_load(h, cli->root, err);
+        }
+    } else {
+        rc = vp_source_sysfs_load(h, cli->root, err);
+        if (rc == 0)
+            rc = vp_source_host_facts_load(h, cli->root, err);
+    }
+    if (rc < 0) {
+        vp_source_ledger_fetch_finish(NULL, ledger, err);
+        return -1;
+    }
+    return vp_source_ledger_fetch_finish(h, ledger, err);
 }
 
 int
-vp_cli_load_host_full(vp_cli *cli, bool write, vp_host **ret, vp_virt **ret_virt, vp_error *err)
+vp_cli_load_host_scoped(vp_cli *cli, bool write, const vp_cli_scope *scope, vp_host **ret,
+                        vp_virt **ret_virt, vp_error *err)
 {
     vp_autoptr(vp_host) h = vp_host_new();
     vp_autoptr(vp_virt) v = NULL;
     vp_source_kind source = cli->source;
     vp_error conn_err = {0};
+    bool partial = false;
 
     /* An explicit --root names the host's filesystem: read it, not the daemon's view. */
     if (source == VP_SOURCE_AUTO && cli->root_given)
@@ -87,27 +158,23 @@ vp_cli_load_host_full(vp_cli *cli, bool write, vp_host **ret, vp_virt **ret_virt
 
     free(h->root);
     h->root = vp_strdup(cli->root);
-    if (source == VP_SOURCE_LIBVIRT) {
-        if (vp_source_libvirt_load(h, v, err) < 0)
-            return -1;
-        /* On the host itself, sysfs adds what libvirt does not say (config space, resets,
-         * host use); remote, those facts stay unknown and the checks say "skipped". */
-        if (virt_is_this_machine(v)) {
-            enrich_from_sysfs(h, cli->root);
-            if (vp_source_host_facts_load(h, cli->root, err) < 0)
-                return -1;
-        }
-    } else {
-        if (vp_source_sysfs_load(h, cli->root, err) < 0)
-            return -1;
-        if (vp_source_host_facts_load(h, cli->root, err) < 0)
-            return -1;
-    }
     if (v) {
         free(h->uri);
         h->uri = vp_strdup(v->uri);
-        if (vp_source_ledger_load(h, v, err) < 0)
-            return -1;
+    }
+    /* A selection needs a part of the host; the part loads the ledger first. */
+    if (source == VP_SOURCE_LIBVIRT && scope_selects(scope) &&
+        load_part(cli, h, v, scope, cli->root_given || virt_is_this_machine(v), &partial, err) < 0)
+        return -1;
+    if (partial) {
+        /* On the host itself, sysfs adds what libvirt does not say, and the neighbours. */
+        if (virt_is_this_machine(v)) {
+            vp_source_sysfs_enrich(h, cli->root, true);
+            if (vp_source_host_facts_load(h, cli->root, err) < 0)
+                return -1;
+        }
+    } else if (load_whole(cli, h, v, source, err) < 0) {
+        return -1;
     }
     vp_host_finalize(h);
     warn_problems(h);
@@ -115,6 +182,12 @@ vp_cli_load_host_full(vp_cli *cli, bool write, vp_host **ret, vp_virt **ret_virt
     if (ret_virt)
         *ret_virt = VP_STEAL(&v);
     return 0;
+}
+
+int
+vp_cli_load_host_full(vp_cli *cli, bool write, vp_host **ret, vp_virt **ret_virt, vp_error *err)
+{
+    return vp_cli_load_host_scoped(cli, write, NULL, ret, ret_virt, err);
 }
 
 int

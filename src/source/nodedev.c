@@ -191,8 +191,16 @@ parse_sub_capability(const xmlNode *cap, const char *name, vp_device *d, vp_erro
     return 0;
 }
 
+/* The members of the device's IOMMU group as its <iommuGroup> lists them (itself included). */
+typedef struct {
+    vp_pci_addr *addrs;
+    size_t n;
+    size_t alloc;
+} group_members;
+
 static int
-parse_iommu_group(const xmlNode *node, const char *name, vp_device *d, vp_error *err)
+parse_iommu_group(const xmlNode *node, const char *name, vp_device *d, group_members *members,
+                  vp_error *err)
 {
     vp_autofree char *number = vp_xml_prop(node, "number");
     uint64_t v;
@@ -209,6 +217,10 @@ parse_iommu_group(const xmlNode *node, const char *name, vp_device *d, vp_error 
 
         if (parse_address(a, "<iommuGroup> member <address>", name, &member, err) < 0)
             return -1;
+        if (members) {
+            vp_grow(&members->addrs, &members->alloc, members->n + 1, sizeof(*members->addrs));
+            members->addrs[members->n++] = member;
+        }
     }
     d->has_group = true;
     d->group = (unsigned)v;
@@ -231,9 +243,10 @@ parse_numa(const xmlNode *node, const char *name, vp_device *d, vp_error *err)
     return 0;
 }
 
-/* Everything inside <capability type='pci'>. */
+/* Everything inside <capability type='pci'>; the group's members go to MEMBERS unless NULL. */
 static int
-parse_pci_capability(const xmlNode *cap, const char *name, vp_device *d, vp_error *err)
+parse_pci_capability(const xmlNode *cap, const char *name, vp_device *d, group_members *members,
+                     vp_error *err)
 {
     vp_autofree char *klass = vp_xml_text(vp_xml_child(cap, "class"));
     uint64_t dom, bus, slot, func, v;
@@ -268,7 +281,7 @@ parse_pci_capability(const xmlNode *cap, const char *name, vp_device *d, vp_erro
         if (vp_xml_is(node, "capability"))
             r = parse_sub_capability(node, name, d, err);
         else if (vp_xml_is(node, "iommuGroup") && !d->has_group)
-            r = parse_iommu_group(node, name, d, err);
+            r = parse_iommu_group(node, name, d, members, err);
         else if (vp_xml_is(node, "numa"))
             r = parse_numa(node, name, d, err);
         else if (vp_xml_is(node, "pci-express") && !d->is_pcie)
@@ -341,10 +354,18 @@ open_device(const char *xml, xmlDoc **ret_doc, xmlNode **ret_root, char **ret_na
 int
 vp_nodedev_parse_pci(const char *xml, vp_device *d, vp_error *err)
 {
+    return vp_nodedev_parse_pci_group(xml, d, NULL, NULL, err);
+}
+
+int
+vp_nodedev_parse_pci_group(const char *xml, vp_device *d, vp_pci_addr **ret_members,
+                           size_t *ret_n_members, vp_error *err)
+{
     vp_autoxmldoc doc = NULL;
     vp_autofree char *name = NULL;
     vp_autofree char *parent = NULL;
     vp_device dev = {0};
+    group_members members = {0};
     xmlNode *root = NULL, *cap, *driver;
 
     memset(d, 0, sizeof(*d));
@@ -364,8 +385,9 @@ vp_nodedev_parse_pci(const char *xml, vp_device *d, vp_error *err)
         return vp_error_set(err, VP_E_DATA, "%s: not a PCI device (capability: %s)", name, types);
     }
 
-    if (parse_pci_capability(cap, name, &dev, err) < 0) {
+    if (parse_pci_capability(cap, name, &dev, ret_members ? &members : NULL, err) < 0) {
         vp_device_clear(&dev);
+        free(members.addrs);
         return -1;
     }
 
@@ -384,6 +406,10 @@ vp_nodedev_parse_pci(const char *xml, vp_device *d, vp_error *err)
     }
     dev.nodedev_name = VP_STEAL(&name);
     *d = dev;
+    if (ret_members) {
+        *ret_members = members.addrs;
+        *ret_n_members = members.n;
+    }
     return 0;
 }
 

@@ -381,10 +381,11 @@ read_sriov(dev_ctx *c, char **names)
     }
 }
 
-/* Interfaces in net/, and in virtioN/net/ (virtio-net puts its netdev under the virtio
- * device, one level below the PCI function). */
+/* Interfaces in DIR/net/, and in DIR/virtioN/net/ (virtio-net puts its netdev under the
+ * virtio device, one level below the PCI function), NAMES being DIR's entries; appended to
+ * *OUT, sorted. An unreadable one is reported through C unless C is NULL. */
 static void
-read_netdevs(dev_ctx *c, char **names)
+collect_netdevs(dev_ctx *c, const char *dir, char **names, char ***out)
 {
     for (size_t i = 0; names && names[i]; i++) {
         vp_autofree char *rel = NULL;
@@ -397,17 +398,23 @@ read_netdevs(dev_ctx *c, char **names)
             rel = vp_asprintf("%s/net", names[i]);
         else
             continue;
-        r = vp_root_list_dir(c->dir, rel, &ifs);
+        r = vp_root_list_dir(dir, rel, &ifs);
         if (r < 0) {
-            if (r != -ENOENT && r != -ENOTDIR)
+            if (c && r != -ENOENT && r != -ENOTDIR)
                 problem(c, "%s: cannot list: %s", rel, strerror(-r));
             continue;
         }
         for (size_t j = 0; ifs && ifs[j]; j++)
-            vp_strv_push(&c->d->netdevs, ifs[j]);
+            vp_strv_push(out, ifs[j]);
         vp_strv_free(ifs);
     }
-    vp_strv_sort(c->d->netdevs);
+    vp_strv_sort(*out);
+}
+
+static void
+read_netdevs(dev_ctx *c, char **names)
+{
+    collect_netdevs(c, c->dir, names, &c->d->netdevs);
 }
 
 /* The config-space facts, plus what only sysfs tells: irq, reset_method and boot_vga
@@ -786,4 +793,112 @@ int
 vp_source_sysfs_load(vp_host *h, const char *root, vp_error *err)
 {
     return vp_source_sysfs_load_opts(h, root, NULL, err);
+}
+
+int
+vp_sysfs_group_members(const char *root, unsigned group, vp_pci_addr **ret, size_t *ret_n,
+                       vp_error *err)
+{
+    vp_autostrv char **names = NULL;
+    vp_pci_addr *out = NULL;
+    size_t n = 0;
+    char rel[64];
+    int r;
+
+    snprintf(rel, sizeof(rel), "sys/kernel/iommu_groups/%u/devices", group);
+    r = vp_root_list_dir(root, rel, &names);
+    if (r == -ENOENT) {
+        *ret = NULL;
+        *ret_n = 0;
+        return 0;
+    }
+    if (r < 0)
+        return vp_error_errno(err, -r, "group %u: cannot list %s under %s", group, rel, root);
+    out = vp_malloc0((vp_strv_len(names) + 1) * sizeof(*out));
+    for (size_t i = 0; names && names[i]; i++)
+        if (vp_pci_addr_parse(names[i], &out[n], NULL) == 0)
+            n++;
+    *ret = out;
+    *ret_n = n;
+    return 0;
+}
+
+char **
+vp_sysfs_netdevs_of(const char *root, const vp_pci_addr *addr)
+{
+    char buf[VP_PCI_ADDR_STRLEN], rel[64];
+    vp_autofree char *dir = NULL;
+    vp_autostrv char **names = NULL;
+    char **out = NULL;
+
+    snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", vp_pci_addr_format(addr, buf));
+    dir = vp_path_join(root, rel);
+    if (vp_list_dir(dir, &names) < 0)
+        return NULL;
+    collect_netdevs(NULL, dir, names, &out);
+    return out;
+}
+
+int
+vp_sysfs_netdev_function(const char *root, const char *ifname, vp_pci_addr *ret)
+{
+    vp_autofree char *rel = NULL;
+    vp_autofree char *path = NULL;
+    vp_autofree char *real = NULL;
+    char *slash;
+
+    if (!*ifname || strchr(ifname, '/') || strcmp(ifname, ".") == 0 || strcmp(ifname, "..") == 0)
+        return -1;
+    rel = vp_asprintf("sys/class/net/%s/device", ifname);
+    path = vp_path_join(root, rel);
+    real = realpath(path, NULL);
+    /* .../0000:18:00.0, or .../0000:00:03.0/virtio0 for virtio-net: the nearest function. */
+    while (real && (slash = strrchr(real, '/'))) {
+        if (vp_pci_addr_looks_like(slash + 1) && vp_pci_addr_parse(slash + 1, ret, NULL) == 0)
+            return 0;
+        *slash = '\0';
+    }
+    return -1;
+}
+
+static int
+addr_cmp(const void *a, const void *b)
+{
+    return vp_pci_addr_cmp(a, b);
+}
+
+void
+vp_source_sysfs_enrich(vp_host *h, const char *root, bool complete)
+{
+    vp_autoptr(vp_host) local = vp_host_new();
+    vp_autofree vp_pci_addr *have = NULL;
+    size_t n_have = h->n_devices;
+    vp_error ignored = {0};
+
+    if (vp_source_sysfs_load(local, root, &ignored) < 0)
+        return;
+    vp_host_finalize(local);
+    have = vp_malloc0((n_have + 1) * sizeof(*have));
+    for (size_t i = 0; i < n_have; i++) {
+        vp_device *d = h->devices[i];
+        vp_device *l = vp_host_find_device(local, &d->addr);
+
+        have[i] = d->addr;
+        if (l && !d->facts)
+            d->facts = VP_STEAL(&l->facts);
+    }
+    if (!complete)
+        return;
+    if (n_have > 1)
+        qsort(have, n_have, sizeof(*have), addr_cmp);
+    for (size_t i = 0; i < local->n_devices; i++) {
+        vp_device *l = local->devices[i];
+
+        if (n_have && bsearch(&l->addr, have, n_have, sizeof(*have), addr_cmp))
+            continue;
+        *vp_host_add_device(h) = *l;
+        memset(l, 0, sizeof(*l)); /* moved: LOCAL frees an empty device */
+    }
+    if (local->iommu_present)
+        h->iommu_present = true;
 }

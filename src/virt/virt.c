@@ -132,6 +132,7 @@ vp_virt_open(const char *uri, bool readonly, vp_virt **ret, vp_error *err)
     v->uri = vp_strdup(actual ? actual : uri ? uri : "?");
     free(actual);
     v->local = uri_is_local(v->uri);
+    v->reports_drivers = strncmp(v->uri, "test", 4) != 0;
     /* A count-only call: answers whether the node-device API exists without fetching. */
     v->has_nodedev =
         virConnectListAllNodeDevices(c, NULL, VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV) >= 0;

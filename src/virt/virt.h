@@ -53,11 +53,22 @@ vp_virt_domain_list_free(vp_virt_domain *v, size_t n)
 
 typedef struct vp_virt vp_virt;
 
+/* Which listed node devices to fetch: KEEP(CTX, NAME) decides by name, before any XML is
+ * fetched (the listing is one call; each kept device's XML is one more). A NULL filter, or a
+ * NULL KEEP, keeps every device. */
 typedef struct {
-    /* Every PCI node device (VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV) with its XML. */
-    int (*list_pci_devices)(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err);
-    /* Every net node device (children of PCI devices name their parent). */
-    int (*list_net_devices)(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err);
+    bool (*keep)(void *ctx, const char *name);
+    void *ctx;
+} vp_virt_filter;
+
+typedef struct {
+    /* The PCI node devices (VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV) that F keeps, with
+     * their XML, in the listing's order. */
+    int (*list_pci_devices)(vp_virt *v, const vp_virt_filter *f, vp_virt_xml **ret, size_t *ret_n,
+                            vp_error *err);
+    /* The net node devices that F keeps (children of PCI devices name their parent). */
+    int (*list_net_devices)(vp_virt *v, const vp_virt_filter *f, vp_virt_xml **ret, size_t *ret_n,
+                            vp_error *err);
     /* Every domain, running and defined, with live and persistent XML. */
     int (*list_domains)(vp_virt *v, vp_virt_domain **ret, size_t *ret_n, vp_error *err);
     void (*close)(vp_virt *v);
@@ -109,6 +120,10 @@ struct vp_virt {
     char *uri;        /* the URI libvirt reports after connecting */
     bool local;       /* the driver runs on this machine (no remote transport host) */
     bool has_nodedev; /* the connection answers the node-device API */
+    /* A node device's XML names its bound driver, so no <driver> means none. Not so on
+     * libvirt's test driver: it reads the driver link from this machine's sysfs at each call
+     * (virNodeDeviceUpdateDriverName), where its fake devices have none. */
+    bool reports_drivers;
     bool readonly;
     void *priv; /* the implementation's state */
 };

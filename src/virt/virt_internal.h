@@ -19,8 +19,10 @@ vp_virt_conn(vp_virt *v)
 }
 
 /* The read ops (virt_list.c). */
-int vp_virt_real_list_pci_devices(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err);
-int vp_virt_real_list_net_devices(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err);
+int vp_virt_real_list_pci_devices(vp_virt *v, const vp_virt_filter *f, vp_virt_xml **ret,
+                                  size_t *ret_n, vp_error *err);
+int vp_virt_real_list_net_devices(vp_virt *v, const vp_virt_filter *f, vp_virt_xml **ret,
+                                  size_t *ret_n, vp_error *err);
 int vp_virt_real_list_domains(vp_virt *v, vp_virt_domain **ret, size_t *ret_n, vp_error *err);
 
 /* The change ops (virt_change.c). */

@@ -103,12 +103,13 @@ fetch_nodedev(void *ctx, size_t i)
 }
 
 static int
-list_node_devices(vp_virt *v, unsigned flags, const char *what, vp_virt_xml **ret, size_t *ret_n,
-                  vp_error *err)
+list_node_devices(vp_virt *v, unsigned flags, const char *what, const vp_virt_filter *f,
+                  vp_virt_xml **ret, size_t *ret_n, vp_error *err)
 {
     virNodeDevicePtr *devs = NULL;
     nodedev_batch nb;
     fetch_batch b;
+    size_t kept = 0;
     int n;
 
     n = virConnectListAllNodeDevices(vp_virt_conn(v), &devs, flags);
@@ -122,28 +123,42 @@ list_node_devices(vp_virt *v, unsigned flags, const char *what, vp_virt_xml **re
                                "on the host itself");
         return -1;
     }
+    /* The listing carries every name: the filter drops devices before their XML costs a
+     * round trip (virNodeDeviceGetName reads the handle, no call). */
+    for (int i = 0; i < n; i++) {
+        const char *name = virNodeDeviceGetName(devs[i]);
+
+        if (f && f->keep && !f->keep(f->ctx, name ? name : "")) {
+            virNodeDeviceFree(devs[i]);
+            continue;
+        }
+        devs[kept++] = devs[i];
+    }
     nb.devs = devs;
-    nb.items = vp_malloc0(sizeof(*nb.items) * (size_t)(n ? n : 1));
+    nb.items = vp_malloc0(sizeof(*nb.items) * (kept ? kept : 1));
     b.fn = fetch_nodedev;
     b.ctx = &nb;
-    b.n = (size_t)n;
+    b.n = kept;
     fetch_all(&b);
     free(devs);
     *ret = nb.items;
-    *ret_n = (size_t)n;
+    *ret_n = kept;
     return 0;
 }
 
 int
-vp_virt_real_list_pci_devices(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err)
+vp_virt_real_list_pci_devices(vp_virt *v, const vp_virt_filter *f, vp_virt_xml **ret, size_t *ret_n,
+                              vp_error *err)
 {
-    return list_node_devices(v, VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV, "PCI", ret, ret_n, err);
+    return list_node_devices(v, VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV, "PCI", f, ret, ret_n,
+                             err);
 }
 
 int
-vp_virt_real_list_net_devices(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err)
+vp_virt_real_list_net_devices(vp_virt *v, const vp_virt_filter *f, vp_virt_xml **ret, size_t *ret_n,
+                              vp_error *err)
 {
-    return list_node_devices(v, VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET, "net", ret, ret_n, err);
+    return list_node_devices(v, VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET, "net", f, ret, ret_n, err);
 }
 
 /* ---------------------------------------------------------------- domains */

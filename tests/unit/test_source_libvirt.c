@@ -2,8 +2,10 @@
 #include "vp_test.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "check/check.h"
 #include "source/source.h"
 #include "util/fs.h"
 #include "util/str.h"
@@ -38,6 +40,7 @@ typedef struct {
     size_t n_domains;
     bool fail_pci, fail_net, fail_domains;
     unsigned calls_pci, calls_net, calls_domains;
+    unsigned fetched_pci, fetched_net; /* documents handed out: one round trip each */
 } fake_host;
 
 static char *
@@ -53,21 +56,30 @@ fixture(const char *rel)
     return buf;
 }
 
+/* The items FILTER keeps, as the real op returns them (listing order); *FETCHED counts them. */
 static vp_virt_xml *
-make_list(const fake_item *items, size_t n)
+make_list(const fake_item *items, size_t n, const vp_virt_filter *filter, size_t *ret_n,
+          unsigned *fetched)
 {
     vp_virt_xml *list = vp_malloc0((n ? n : 1) * sizeof(*list));
+    size_t k = 0;
 
     for (size_t i = 0; i < n; i++) {
-        list[i].name = vp_strdup(items[i].name);
-        list[i].xml = items[i].file ? fixture(items[i].file) : vp_strdup(items[i].xml);
-        list[i].error = vp_strdup(items[i].error);
+        if (filter && filter->keep && !filter->keep(filter->ctx, items[i].name))
+            continue;
+        list[k].name = vp_strdup(items[i].name);
+        list[k].xml = items[i].file ? fixture(items[i].file) : vp_strdup(items[i].xml);
+        list[k].error = vp_strdup(items[i].error);
+        k++;
     }
+    *fetched += (unsigned)k;
+    *ret_n = k;
     return list;
 }
 
 static int
-fake_list_pci(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err)
+fake_list_pci(vp_virt *v, const vp_virt_filter *filter, vp_virt_xml **ret, size_t *ret_n,
+              vp_error *err)
 {
     fake_host *f = v->priv;
 
@@ -75,21 +87,20 @@ fake_list_pci(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err)
     if (f->fail_pci)
         return vp_error_set(err, VP_E_CONNECT, "%s: cannot list node devices: connection lost",
                             v->uri);
-    *ret = make_list(f->pci, f->n_pci);
-    *ret_n = f->n_pci;
+    *ret = make_list(f->pci, f->n_pci, filter, ret_n, &f->fetched_pci);
     return 0;
 }
 
 static int
-fake_list_net(vp_virt *v, vp_virt_xml **ret, size_t *ret_n, vp_error *err)
+fake_list_net(vp_virt *v, const vp_virt_filter *filter, vp_virt_xml **ret, size_t *ret_n,
+              vp_error *err)
 {
     fake_host *f = v->priv;
 
     f->calls_net++;
     if (f->fail_net)
         return vp_error_set(err, VP_E_SYSTEM, "%s: cannot list net devices: timed out", v->uri);
-    *ret = make_list(f->net, f->n_net);
-    *ret_n = f->n_net;
+    *ret = make_list(f->net, f->n_net, filter, ret_n, &f->fetched_net);
     return 0;
 }
 
@@ -538,13 +549,320 @@ test_many_devices(void **state)
     free(net);
 }
 
+/* ---------------------------------------------------------------- a part of the host */
+
+/* The generated host without broken entries: what a whole load and a part must agree on. */
+static const fake_item clean_pci[] = {
+    GEN("0000_02_00_1"), GEN("0000_01_10_2"), GEN("0000_00_00_0"),
+    GEN("0000_01_00_1"), GEN("0000_01_10_0"), GEN("0000_01_00_0"),
+    GEN("0000_00_1c_0"), GEN("0000_02_00_0"), GEN("0000_01_10_1"),
+};
+
+static const fake_domain clean_domains[] = {
+    {"vm-gpu", "1b0e8a2c-4e5f-4c2a-9d61-7b0c2d8a9e01", true, true,
+     "domain/generated/vm-gpu-live.xml", NULL, "domain/generated/vm-gpu-config.xml", NULL},
+    {"vm-off", "1b0e8a2c-4e5f-4c2a-9d61-7b0c2d8a9e02", false, true, "domain/generated/vm-off.xml",
+     NULL, NULL, NULL},
+    {"vm-copy", NULL, false, true, "domain/generated/vm-off.xml", NULL, NULL, NULL},
+};
+
+/* Every finding of `vpass check` for the selection (GROUP, SELECTORS, DOMAIN) on H, one line
+ * each (allocated): what a part of the host must reproduce. */
+static char *
+survey(const vp_host *h, const char *group, char *const *selectors, const char *domain)
+{
+    vp_check_target t = {0};
+    vp_autofree vp_device **devs = vp_malloc0((vp_strv_len(selectors) + 1) * sizeof(*devs));
+    vp_autostrv char **lines = NULL;
+    vp_findings f = {0};
+    vp_error err = {0};
+    char *text;
+
+    if (group)
+        assert_int_equal(vp_host_resolve_group(h, group, &t.group, &err), 0);
+    for (size_t i = 0; selectors && selectors[i]; i++)
+        assert_int_equal(vp_host_resolve_device(h, selectors[i], &devs[t.n_devices++], &err), 0);
+    t.devices = devs;
+    if (domain)
+        assert_non_null(t.domain = vp_host_find_domain(h, domain));
+    vp_check_run(h, &t, &f);
+    for (size_t i = 0; i < f.n; i++)
+        vp_strv_push_take(&lines,
+                          vp_asprintf("%s %s %s: %s (fix: %s)", f.items[i].code,
+                                      vp_severity_name(f.items[i].severity), f.items[i].subject,
+                                      f.items[i].message, f.items[i].fix ? f.items[i].fix : "-"));
+    vp_findings_clear(&f);
+    text = vp_strv_join(lines, "\n", "");
+    return text;
+}
+
+/* Load the part P of the fake host as inventory.c does (ledger first, then the devices) and
+ * return the finalized host; *RET_FETCHED counts the node-device documents fetched. */
+static vp_host *
+load_part(fake_host *f, const vp_libvirt_part *p, unsigned *ret_fetched)
+{
+    vp_host *h = vp_host_new();
+    vp_virt v;
+    vp_error err = {0};
+
+    f->fetched_pci = f->fetched_net = 0;
+    open_fake(&v, f);
+    assert_int_equal(vp_source_ledger_load(h, &v, &err), 0);
+    assert_int_equal(vp_source_libvirt_load_part(h, &v, p, &err), 0);
+    vp_host_finalize(h);
+    *ret_fetched = f->fetched_pci + f->fetched_net;
+    return h;
+}
+
+/* A part of the host (the selection's groups, the domain's devices, the ledger) gives the
+ * same findings as the whole host, from fewer documents. */
+static void
+test_load_part(void **state)
+{
+    fake_host f = {.pci = clean_pci,
+                   .n_pci = VP_ARRAY_SIZE(clean_pci),
+                   .net = host_net,
+                   .n_net = VP_ARRAY_SIZE(host_net),
+                   .domains = clean_domains,
+                   .n_domains = VP_ARRAY_SIZE(clean_domains)};
+    vp_autoptr(vp_host) full = vp_host_new();
+    vp_virt v;
+    vp_error err = {0};
+    unsigned all;
+    static const struct {
+        const char *group;      /* as --group gives it */
+        const char *members[3]; /* what sysfs would list for the group */
+        const char *select[3];  /* --device / --pf selectors */
+        const char *domain;
+        bool all_functions, vfs;
+        unsigned pci_fetched; /* node-device documents of the part */
+    } cases[] = {
+        /* One port of the PF pair into vm-gpu: the pair's group, vm-gpu's four functions and
+         * their groups (GPU + audio), nothing else. */
+        {NULL, {NULL}, {"0000:01:00.1"}, "vm-gpu", false, false, 6},
+        /* The GPU's group by number, its members as sysfs lists them. */
+        {"13", {"0000:02:00.0", "0000:02:00.1"}, {NULL}, "vm-off", false, false, 3},
+        /* By interface name (eth2 is on 01:00.1), no domain. */
+        {NULL, {NULL}, {"eth2"}, NULL, false, false, 2},
+        /* --pf: the PF, its group, its VFs (each its own group). */
+        {NULL, {NULL}, {"0000:01:00.0"}, "vm-off", false, true, 4},
+        /* --all-functions: the audio function comes with the VGA one. */
+        {NULL, {NULL}, {"02:00.0"}, NULL, true, false, 2},
+    };
+
+    (void)state;
+    open_fake(&v, &f);
+    assert_int_equal(vp_source_libvirt_load(full, &v, &err), 0);
+    assert_int_equal(vp_source_ledger_load(full, &v, &err), 0);
+    vp_host_finalize(full);
+    all = f.fetched_pci;
+    assert_int_equal(all, VP_ARRAY_SIZE(clean_pci));
+
+    for (size_t c = 0; c < VP_ARRAY_SIZE(cases); c++) {
+        vp_autoptr(vp_host) part = NULL;
+        vp_autostrv char **select = NULL;
+        vp_autofree vp_pci_addr *also = vp_malloc0(4 * sizeof(*also));
+        vp_autofree char *want = NULL;
+        vp_autofree char *got = NULL;
+        vp_libvirt_part p = {0};
+        unsigned fetched;
+
+        for (size_t i = 0; cases[c].select[i]; i++)
+            vp_strv_push(&select, cases[c].select[i]);
+        for (size_t i = 0; cases[c].members[i]; i++)
+            assert_int_equal(vp_pci_addr_parse(cases[c].members[i], &also[p.n_also++], NULL), 0);
+        /* The domain's devices, as inventory.c adds them from the ledger. */
+        for (size_t i = 0; cases[c].domain && i < full->n_assignments; i++)
+            if (strcmp(full->assignments[i].domain, cases[c].domain) == 0) {
+                also = vp_realloc_array(also, p.n_also + 1, sizeof(*also));
+                also[p.n_also++] = full->assignments[i].addr;
+            }
+        p.select = select;
+        p.also = also;
+        p.all_functions = cases[c].all_functions;
+        p.vfs = cases[c].vfs;
+        part = load_part(&f, &p, &fetched);
+        print_message("case %zu: %u node-device documents (the whole host: %u PCI + %zu net)\n", c,
+                      f.fetched_pci, all, VP_ARRAY_SIZE(host_net));
+        assert_int_equal(f.fetched_pci, cases[c].pci_fetched);
+        assert_true(f.fetched_pci < all);
+        /* The test driver names no drivers: every net device is read for the interfaces. */
+        assert_int_equal(f.fetched_net, VP_ARRAY_SIZE(host_net));
+        assert_int_equal(part->n_domains, full->n_domains);
+        assert_int_equal(part->n_assignments, full->n_assignments);
+
+        want = survey(full, cases[c].group, select, cases[c].domain);
+        got = survey(part, cases[c].group, select, cases[c].domain);
+        assert_true(strlen(want) > 0);
+        assert_string_equal(got, want);
+    }
+}
+
+/* A device XML document with a driver, for the net-device economy below. */
+static char *
+driver_device(unsigned bus, const char *driver)
+{
+    return vp_asprintf("<device><name>pci_0000_%02x_00_0</name><parent>computer</parent>"
+                       "%s%s%s<capability type='pci'><domain>0</domain><bus>%u</bus>"
+                       "<slot>0</slot><function>0</function><product id='0x10ca'/>"
+                       "<vendor id='0x8086'/><iommuGroup number='%u'><address domain='0x0000' "
+                       "bus='0x%02x' slot='0x00' function='0x0'/></iommuGroup></capability>"
+                       "</device>",
+                       bus, driver ? "<driver><name>" : "", driver ? driver : "",
+                       driver ? "</name></driver>" : "", bus, bus, bus);
+}
+
+/* On a connection that reports drivers, a part whose functions are all on vfio-pci or unbound
+ * reads no net device; one on a host driver reads them all (libvirt lists no interfaces by
+ * parent); a sysfs tree describing the host gives them without any. */
+static void
+test_load_part_netdevs(void **state)
+{
+    vp_autofree char *x1 = driver_device(1, "vfio-pci");
+    vp_autofree char *x2 = driver_device(2, NULL);
+    vp_autofree char *x3 = driver_device(3, "igbvf");
+    fake_item pci[] = {{"pci_0000_01_00_0", NULL, x1, NULL},
+                       {"pci_0000_02_00_0", NULL, x2, NULL},
+                       {"pci_0000_03_00_0", NULL, x3, NULL}};
+    fake_item net[] = {{"net_eth3_00_00_00_00_00_03", NULL,
+                        "<device><name>net_eth3_00_00_00_00_00_03</name><parent>pci_0000_03_00_0"
+                        "</parent><capability type='net'><interface>eth3</interface></capability>"
+                        "</device>",
+                        NULL}};
+    fake_host f = {.pci = pci, .n_pci = 3, .net = net, .n_net = 1};
+    char *sel_12[] = {(char *)"01:00.0", (char *)"02:00.0", NULL};
+    char *sel_3[] = {(char *)"03:00.0", NULL};
+    char *sel_eth3[] = {(char *)"eth3", NULL};
+    vp_virt v;
+    vp_error err = {0};
+
+    (void)state;
+    open_fake(&v, &f);
+    v.uri = (char *)"qemu+ssh://host/system";
+    v.reports_drivers = true;
+    {
+        vp_autoptr(vp_host) h = vp_host_new();
+        vp_libvirt_part p = {.select = sel_12};
+
+        assert_int_equal(vp_source_libvirt_load_part(h, &v, &p, &err), 0);
+        assert_int_equal(h->n_devices, 2);
+        assert_int_equal(f.calls_net, 0);
+        assert_int_equal(f.fetched_pci, 2);
+    }
+    {
+        vp_autoptr(vp_host) h = vp_host_new();
+        vp_libvirt_part p = {.select = sel_3};
+
+        assert_int_equal(vp_source_libvirt_load_part(h, &v, &p, &err), 0);
+        assert_int_equal(f.calls_net, 1);
+        vp_host_finalize(h);
+        assert_string_equal(vp_host_find_netdev(h, "eth3")->addr_str, "0000:03:00.0");
+    }
+    {
+        vp_autoptr(vp_host) h = vp_host_new();
+        vp_libvirt_part p = {.select = sel_eth3};
+
+        /* By interface: the net devices find it, once. */
+        f.calls_net = 0;
+        f.fetched_pci = 0;
+        assert_int_equal(vp_source_libvirt_load_part(h, &v, &p, &err), 0);
+        assert_int_equal(f.calls_net, 1);
+        assert_int_equal(f.fetched_pci, 1);
+        vp_host_finalize(h);
+        assert_string_equal(vp_host_find_netdev(h, "eth3")->addr_str, "0000:03:00.0");
+    }
+    {
+        vp_autoptr(vp_host) h = vp_host_new();
+        vp_libvirt_part p = {.select = sel_3, .root = VP_TEST_FIXTURES "/sysfs/sriov-host"};
+
+        /* The sysfs tree answers for the interfaces: no net device is read. */
+        f.calls_net = 0;
+        assert_int_equal(vp_source_libvirt_load_part(h, &v, &p, &err), 0);
+        assert_int_equal(f.calls_net, 0);
+    }
+}
+
+#define LAB_ROOT VP_TEST_BUILD_DIR "/lab/root"
+
+/* On the host itself, a part loaded from libvirt is completed from sysfs (the checks look at
+ * the selection's neighbours: INTx lines, bus resets, ACS upstream, the number of groups):
+ * the same findings as the whole host. Here the part stands in for libvirt's devices. */
+static void
+test_enrich_completes_part(void **state)
+{
+    static const char *const selections[][3] = {
+        {"26", NULL, NULL},
+        {NULL, "0000:18:00.1", NULL},
+        {NULL, "eno1", NULL},
+        {NULL, "0000:00:1f.2", "0000:00:1a.0"},
+    };
+    vp_autoptr(vp_host) full = vp_host_new();
+    vp_error err = {0};
+
+    (void)state;
+    assert_int_equal(vp_source_sysfs_load(full, LAB_ROOT, &err), 0);
+    assert_int_equal(vp_source_host_facts_load(full, LAB_ROOT, &err), 0);
+    vp_host_finalize(full);
+
+    for (size_t c = 0; c < VP_ARRAY_SIZE(selections); c++) {
+        vp_autoptr(vp_host) part = vp_host_new();
+        vp_autostrv char **select = NULL;
+        vp_autofree vp_pci_addr *only = NULL;
+        vp_autofree char *want = NULL;
+        vp_autofree char *got = NULL;
+        vp_sysfs_opts o = {.no_names = false};
+        size_t n_only = 0;
+
+        for (size_t i = 1; i < 3 && selections[c][i]; i++)
+            vp_strv_push(&select, selections[c][i]);
+        /* The part: the selection's groups' functions, as vp_source_libvirt_load_part reads
+         * them (here from sysfs, without facts: libvirt has none). */
+        only = vp_malloc0(full->n_devices * sizeof(*only));
+        for (size_t i = 0; i < full->n_devices; i++) {
+            const vp_device *d = full->devices[i];
+            bool in =
+                selections[c][0] && d->has_group && d->group == (unsigned)atoi(selections[c][0]);
+
+            for (size_t k = 0; select && select[k]; k++) {
+                vp_device *s;
+
+                assert_int_equal(vp_host_resolve_device(full, select[k], &s, &err), 0);
+                in |= s->has_group && d->has_group && s->group == d->group;
+            }
+            if (in)
+                only[n_only++] = d->addr;
+        }
+        o.only = only;
+        o.n_only = n_only;
+        assert_int_equal(vp_source_sysfs_load_opts(part, LAB_ROOT, &o, &err), 0);
+        assert_int_equal(part->n_devices, n_only);
+        for (size_t i = 0; i < part->n_devices; i++) {
+            vp_pci_facts_free(part->devices[i]->facts);
+            part->devices[i]->facts = NULL;
+        }
+        vp_source_sysfs_enrich(part, LAB_ROOT, true);
+        assert_int_equal(vp_source_host_facts_load(part, LAB_ROOT, &err), 0);
+        vp_host_finalize(part);
+        assert_int_equal(part->n_devices, full->n_devices);
+        assert_int_equal(part->n_groups, full->n_groups);
+        for (size_t i = 0; i < part->n_devices; i++)
+            assert_non_null(part->devices[i]->facts);
+
+        want = survey(full, selections[c][0], select, NULL);
+        got = survey(part, selections[c][0], select, NULL);
+        assert_true(strlen(want) > 0);
+        assert_string_equal(got, want);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load_devices), cmocka_unit_test(test_list_failures),
-        cmocka_unit_test(test_missing_ops),  cmocka_unit_test(test_ledger),
-        cmocka_unit_test(test_many_devices),
+        cmocka_unit_test(test_load_devices),      cmocka_unit_test(test_list_failures),
+        cmocka_unit_test(test_missing_ops),       cmocka_unit_test(test_ledger),
+        cmocka_unit_test(test_many_devices),      cmocka_unit_test(test_load_part),
+        cmocka_unit_test(test_load_part_netdevs), cmocka_unit_test(test_enrich_completes_part),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
