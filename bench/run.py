@@ -50,8 +50,9 @@ class BenchError(Exception):
 TIME = "/usr/bin/time"   # GNU time (Debian package `time`): the peak RSS of the process tree
 
 
-def run_measured(argv, env=None, stdout=None, cwd=None):
-    """run ARGV; (seconds, peak RSS in KiB or None, exit code, stderr).
+def run_measured(argv, env=None, stdout=None, cwd=None, stdin=None, rss=True):
+    """run ARGV; (seconds, peak RSS in KiB or None, exit code, stderr). Without RSS, no GNU
+    time around it (which costs a few milliseconds of its own: too much for the hook).
 
     The peak RSS comes from GNU time's %M (ru_maxrss from wait4, children included): a
     child forked from this Python process would report Python's own RSS as its peak, since
@@ -60,15 +61,17 @@ def run_measured(argv, env=None, stdout=None, cwd=None):
     out = open(stdout, "wb") if stdout else subprocess.DEVNULL
     full_env = dict(os.environ, **(env or {}))
     rss_file = None
-    if os.access(TIME, os.X_OK):
+    if rss and os.access(TIME, os.X_OK):
         fd, rss_file = tempfile.mkstemp(prefix="vpass-bench-rss.")
         os.close(fd)
         argv = [TIME, "-f", "%M", "-o", rss_file] + list(argv)
+    inp = open(stdin, "rb") if stdin else subprocess.DEVNULL
     t0 = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env,
-                         cwd=cwd)
+    p = subprocess.Popen(argv, stdout=out, stderr=err, stdin=inp, env=full_env, cwd=cwd)
     p.wait()
     elapsed = time.perf_counter() - t0
+    if stdin:
+        inp.close()
     if stdout:
         out.close()
     err.seek(0)
@@ -85,8 +88,14 @@ def run_measured(argv, env=None, stdout=None, cwd=None):
     return elapsed, rss, p.returncode, msg
 
 
-def count_rpc(argv, env, workdir, tag, ok_codes=(0,)):
-    """RPC calls ARGV makes, from libvirt's client log"""
+# remote_protocol.x: the procedures whose calls fetch one XML document each
+PROC_NODE_DEVICE_GET_XML_DESC = 114
+PROC_DOMAIN_GET_XML_DESC = 14
+
+
+def count_rpc(argv, env, workdir, tag, ok_codes=(0,), by_proc=False):
+    """RPC calls ARGV makes, from libvirt's client log; with BY_PROC, a dict: "calls", and the
+    node-device and domain XML documents fetched ("nodedev", "domain")"""
     log = os.path.join(workdir, "rpc-%s.log" % tag)
     if os.path.exists(log):
         os.unlink(log)
@@ -94,13 +103,19 @@ def count_rpc(argv, env, workdir, tag, ok_codes=(0,)):
     _, _, rc, _ = run_measured(argv, e)
     if rc not in ok_codes or not os.path.exists(log):
         return None
-    n = 0
+    n, procs = 0, {}
     with open(log, errors="replace") as f:
         for line in f:
             if "RPC_CLIENT_MSG_TX_QUEUE" in line and " type=0 " in line:
                 n += 1
+                for word in line.split():
+                    if word.startswith("proc="):
+                        procs[word[5:]] = procs.get(word[5:], 0) + 1
     os.unlink(log)
-    return n
+    if not by_proc:
+        return n
+    return {"calls": n, "nodedev": procs.get(str(PROC_NODE_DEVICE_GET_XML_DESC), 0),
+            "domain": procs.get(str(PROC_DOMAIN_GET_XML_DESC), 0)}
 
 
 class Libvirtd:
@@ -171,8 +186,10 @@ def machine():
     except OSError:
         virsh = "?"
     try:
+        # read-only: no optional index refresh (and its lock) while someone else commits
         rev = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
-                             capture_output=True, text=True).stdout.strip() or "?"
+                             capture_output=True, text=True,
+                             env=dict(os.environ, GIT_OPTIONAL_LOCKS="0")).stdout.strip() or "?"
     except OSError:
         rev = "?"
     return {"nproc": os.cpu_count(), "model": model, "memory": mem, "rev": rev,
@@ -200,6 +217,155 @@ def build_floor(workdir):
     return out
 
 
+def build_shim(workdir):
+    out = os.path.join(workdir, "kernel_shim.so")
+    try:
+        subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", out,
+                        os.path.join(HERE, "kernel_shim.c"), "-ldl"],
+                       check=True, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise BenchError("cannot build bench/kernel_shim.c: %s" % getattr(e, "stderr", e))
+    return out
+
+
+# --------------------------------------------------------------------------- the hook
+def host_domains(host_xml):
+    """the test driver's domains of HOST_XML: name -> (domain XML as libvirt hands it to a
+    hook, running, [PCI addresses it holds])"""
+    import re
+    with open(host_xml) as f:
+        text = f.read()
+    out = {}
+    for d in re.findall(r"<domain type='test'.*?</domain>", text, re.S):
+        name = re.search(r"<name>(.*?)</name>", d).group(1)
+        running = "<test:runstate>5</test:runstate>" not in d
+        body = re.sub(r"\s*<metadata>.*?</metadata>", "", d, flags=re.S)
+        body = re.sub(r"<domain type='test'[^>]*>", "<domain type='kvm'>", body)
+        addrs = ["%04x:%02x:%02x.%x" % tuple(int(x, 16) for x in m) for m in re.findall(
+            r"<source>\s*<address domain='(0x[0-9a-f]+)' bus='(0x[0-9a-f]+)' "
+            r"slot='(0x[0-9a-f]+)' function='(0x[0-9a-f]+)'/>", body)]
+        out[name] = (body, running, addrs)
+    return out
+
+
+def sysfs_driver(root, addr):
+    try:
+        return os.path.basename(os.readlink(os.path.join(root, "sys/bus/pci/devices", addr,
+                                                         "driver")))
+    except OSError:
+        return None
+
+
+def sysfs_group(root, addr):
+    try:
+        g = os.path.basename(os.readlink(os.path.join(root, "sys/bus/pci/devices", addr,
+                                                      "iommu_group")))
+        return sorted(os.listdir(os.path.join(root, "sys/kernel/iommu_groups", g, "devices")))
+    except OSError:
+        return []
+
+
+def drivers_are(root, want):
+    def check():
+        for addr, drv in want.items():
+            if sysfs_driver(root, addr) != drv:
+                return "%s is on %s, not %s" % (addr, sysfs_driver(root, addr), drv)
+        return None
+    return check
+
+
+def hook_tree(src, dst, domains, starting):
+    """a copy of the sysfs tree SRC at DST as the hook sees a host: hook.conf enabling every
+    domain, libvirt's status file for each running domain but STARTING"""
+    if os.path.exists(dst):
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, symlinks=True)
+    os.makedirs(os.path.join(dst, "etc/vpass"))
+    with open(os.path.join(dst, "etc/vpass/hook.conf"), "w") as f:
+        f.write("[hook]\nenable = all\n")
+    run = os.path.join(dst, "run/libvirt/qemu")
+    os.makedirs(run)
+    for i, (name, (body, running, _)) in enumerate(sorted(domains.items())):
+        if running and name != starting:
+            with open(os.path.join(run, name + ".xml"), "w") as f:
+                f.write("<domstatus state='running' reason='booted' pid='%d'>\n%s\n"
+                        "</domstatus>\n" % (2000 + i, body.replace(
+                            "<domain type='kvm'>", "<domain type='kvm' id='%d'>" % (i + 1))))
+
+
+def bench_hook(size, args, shim, workdir, log):
+    """vpass-hook prepare and release on a copy of the generated sysfs tree: a domain whose
+    VF is alone in its group (nothing to isolate), and one whose group has a sibling on a host
+    driver (isolated at prepare, given back at release, by the PCI core's stand-in)"""
+    hostdir = os.path.join(workdir, size)
+    if not (args.keep_hosts and os.path.exists(os.path.join(hostdir, "meta.json"))):
+        log("%s: generating the host (%d devices, %d domains)" % ((size,) + gen_host.PRESETS[size]))
+        gen_host.generate(*gen_host.PRESETS[size], hostdir)
+    with open(os.path.join(hostdir, "meta.json")) as f:
+        meta = json.load(f)
+    meta["host_xml_kib"] = os.path.getsize(os.path.join(hostdir, "host.xml")) // 1024
+    src = os.path.join(hostdir, "root")
+    domains = host_domains(os.path.join(hostdir, "host.xml"))
+    held_running = {a for body, running, addrs in domains.values() if running for a in addrs}
+    alone = isolate = None
+    for name, (body, running, addrs) in sorted(domains.items()):
+        groups = [sysfs_group(src, a) for a in addrs]
+        if not addrs or any(not g for g in groups):
+            continue
+        others = [m for g in groups for m in g if m not in addrs]
+        if alone is None and not running and not others:
+            alone = name
+        if isolate is None and others and all(
+                sysfs_driver(src, m) not in (None, "vfio-pci", "pci-stub") and
+                m not in held_running for m in others):
+            isolate = name
+    hook = args.vpass_hook
+    # /run and /sys are in-memory filesystems on a host; so is the copy, where possible
+    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else workdir
+    ways = []
+    for key, name, what in (("alone", alone, "its VF alone in its group"),
+                            ("isolate", isolate, "a sibling on a host driver, isolated")):
+        if name is None:
+            continue
+        root = tempfile.mkdtemp(prefix="vpass-bench-hook.", dir=base)
+        tree = os.path.join(root, "root")
+        hook_tree(src, tree, domains, name)
+        xml = os.path.join(root, "domain.xml")
+        with open(xml, "w") as f:
+            f.write(domains[name][0])
+        # a sanitizer build's runtime wants to be first of the preloaded: let the shim be
+        asan = ":".join(x for x in (os.environ.get("ASAN_OPTIONS"),
+                                    "verify_asan_link_order=0") if x)
+        env = {"VPASS_BENCH_ROOT": tree, "LD_PRELOAD": shim, "ASAN_OPTIONS": asan}
+        addrs = domains[name][2]
+        siblings = {m: sysfs_driver(src, m) for a in addrs for m in sysfs_group(src, a)
+                    if m not in addrs}
+        for op in ("prepare", "release"):
+            sub = "begin" if op == "prepare" else "end"
+            # after prepare every sibling is on vfio-pci, after release back on its driver
+            want = {m: ("vfio-pci" if op == "prepare" else d) for m, d in siblings.items()}
+            w = Way("hook-%s-%s" % (key, op), "`vpass-hook` %s, %s: %s" % (op, name, what),
+                    [hook, "--root", tree, name, op, sub, "-"], env=env, rpc=False,
+                    check=drivers_are(tree, want))
+            w.stdin, w.tree, w.isolated, w.bare = xml, root, len(siblings), True
+            ways.append(w)
+    # what starting any process costs here, measured the same way
+    start = Way("hook-true", "`true`: starting a process, for comparison", ["true"], rpc=False)
+    start.bare, start.isolated = True, 0
+    ways.append(start)
+    for w in ways:              # warm-up, and the peak RSS (under GNU time)
+        w.run(record=False)
+    reps = args.reps or REPS[size]
+    for rep in range(reps):
+        log("%s: hook repetition %d/%d (load %s)" % (size, rep + 1, reps, loadavg()))
+        for w in ways:          # prepare, then release: the tree is back as it was
+            w.run(rep=rep)
+    for w in ways:
+        if hasattr(w, "tree"):
+            shutil.rmtree(w.tree, ignore_errors=True)
+    return {"size": size, "meta": meta, "hook": ways, "reps": reps}
+
+
 # --------------------------------------------------------------------------- one size
 class Way:
     def __init__(self, key, label, argv, env=None, stdout=None, check=None, rpc=True):
@@ -208,9 +374,15 @@ class Way:
         self.times, self.rss, self.errors = [], [], []
         self.by_rep = {}                # repetition -> seconds, for paired ratios
         self.rpc_calls = None
+        self.stdin = None
+        self.bare = False
 
     def run(self, record=True, rep=None):
-        t, rss, rc, err = run_measured(self.argv, self.env, self.stdout)
+        # a short way is timed bare; its peak RSS comes from the runs that are not recorded
+        t, rss, rc, err = run_measured(self.argv, self.env, self.stdout, stdin=self.stdin,
+                                       rss=not (self.bare and record))
+        if self.bare and not record and rss is not None:
+            self.rss.append(rss)
         if rc != 0:
             last = err.strip().splitlines()
             self.errors.append("exit %d: %s" % (rc, last[-1] if last else ""))
@@ -342,20 +514,28 @@ def bench_size(size, args, floor_bin, workdir, log):
                                   workdir, "seed1")
         per_dom_calls = count_rpc(["virsh", "-c", uri, "dumpxml", doms[0]], None, workdir,
                                   "seed2")
-        # the other commands, where this build has them (exit 6: a check blocked, still a run)
-        extra = {}
+        # the other commands (exit 6: a check blocked, still a run), with what they fetch
+        extra = []
         dom, vf, grp = meta.get("shutoff_domain"), meta.get("free_vf"), meta.get("free_vf_group")
-        for name, argv in (
-                ("list --json", ["list", "--json"]),
-                ("check --json (host)", ["check", "--json"]),
-                ("check --json --group G --domain D", ["check", "--json", "--group", str(grp),
-                                                       "--domain", dom]),
-                ("attach --dry-run --device VF --domain D", ["attach", "--dry-run", "--device",
-                                                             vf, "--domain", dom])):
+        for name, sysfs, argv in (
+                ("groups --json", False, ["groups", "--json"]),
+                ("list --json", False, ["list", "--json"]),
+                ("check --json (host readiness)", False, ["check", "--json"]),
+                ("check --json --group G --domain D", False,
+                 ["check", "--json", "--group", str(grp), "--domain", dom]),
+                ("check --json --group G --domain D", True,
+                 ["check", "--json", "--group", str(grp), "--domain", dom]),
+                ("attach --dry-run --group G --domain D", True,
+                 ["attach", "--dry-run", "--group", str(grp), "--domain", dom]),
+                ("attach --dry-run --device VF --domain D", False,
+                 ["attach", "--dry-run", "--device", vf, "--domain", dom]),
+                ("attach --dry-run --device VF --domain D", True,
+                 ["attach", "--dry-run", "--device", vf, "--domain", dom])):
             if None in (dom, vf, grp):
                 continue
-            extra[name] = count_rpc([vp, "-c", uri, "--source", "libvirt"] + argv, None,
-                                    workdir, "extra", ok_codes=(0, 6))
+            pre = [vp, "-c", uri, "--source", "libvirt"] + (["--root", root] if sysfs else [])
+            extra.append((name, sysfs, count_rpc(pre + argv, None, workdir, "extra",
+                                                 ok_codes=(0, 6), by_proc=True)))
     finally:
         daemon.stop()
 
@@ -479,8 +659,56 @@ def size_table(r):
     return "\n".join(L)
 
 
+def hook_intro(r):
+    return ("`vpass-hook --root COPY DOMAIN prepare begin -` (and `release end`) with the "
+            "domain's XML on stdin, %d repetitions of each (prepare, then release: the tree "
+            "is back as it was), on a copy of the sysfs tree in %s with hook.conf enabling "
+            "every domain and libvirt's status file of every other running domain; "
+            "bench/kernel_shim.c (LD_PRELOAD) answers the sysfs writes as the PCI core does "
+            "(the bind completes at once, as vfio-pci's probe does). Wall time of the whole "
+            "process as Python's subprocess starts it, exec and dynamic linking included (the "
+            "`true` row is that cost alone); the peak RSS from a run under GNU time." % (
+                r["reps"], "a tmpfs (/dev/shm)" if os.access("/dev/shm", os.W_OK)
+                else "the work directory"))
+
+
+def hook_table(r):
+    L = ["| Run | median ms | min-max ms | peak RSS MB | siblings isolated |",
+         "|---|---:|---:|---:|---:|"]
+    for w in r["hook"]:
+        m = w.median()
+        if m is None:
+            L.append("| %s | failed: %s | | | |" % (w.label, "; ".join(w.errors[:1])))
+            continue
+        L.append("| %s | %.1f | %.1f-%.1f | %s | %d |" % (
+            w.label, m * 1000, min(w.times) * 1000, max(w.times) * 1000,
+            "%.1f" % (max(w.rss) / 1024) if w.rss else "-",
+            w.isolated if w.key.endswith("prepare") else 0))
+    return "\n".join(L)
+
+
+def extra_table(r):
+    """the RPC calls of each command: what a selection's part of the host costs"""
+    m = r["meta"]
+    L = ["RPC calls per command (`vpass -c URI --source libvirt ...`; G is group %s, the free VF "
+         "%s's, D the shut-off domain %s; \"sysfs\" adds `--root` with the host's sysfs twin, "
+         "which lists a group's members; a row without it must read the whole host for a "
+         "group, as no libvirt call lists one):" % (m.get("free_vf_group"), m.get("free_vf"),
+                                                    m.get("shutoff_domain")), "",
+         "| Command | sysfs | RPC calls | node-device XML | domain XML |",
+         "|---|---|---:|---:|---:|"]
+    for name, sysfs, c in r["extra"]:
+        if c is None:
+            L.append("| `%s` | %s | failed | | |" % (name, "yes" if sysfs else "no"))
+            continue
+        L.append("| `%s` | %s | %d | %d | %d |" % (name, "yes" if sysfs else "no", c["calls"],
+                                                   c["nodedev"], c["domain"]))
+    return L
+
+
 def targets(results):
-    R = {r["size"]: r for r in results}
+    R = {r["size"]: r for r in results if "hook" not in r}
+    H = {r["size"]: r for r in results if "hook" in r}
     out = []
 
     def way(size, key):
@@ -491,7 +719,8 @@ def targets(results):
 
     def line(ok, text):
         word = {True: "met", False: "not met", None: "not measured",
-                "undecided": "undecided (within the noise)"}[ok]
+                "undecided": "undecided (within the noise)",
+                "test-driver": "not met on the test driver"}[ok]
         out.append("- **%s**: %s" % (word, text))
 
     for size, what in (("small", "600/300"), ("large", "5,000/2,000")):
@@ -539,12 +768,48 @@ def targets(results):
                  "most 1.25x); raw growth %.2fx "
                  "(%s s -> %s s), which also carries the change in the machine's load" % (
                      what, grow, rs, rl, tg, fmt_s(vs - cs), fmt_s(vl - cl)))
+    if "small" in R and "large" in R:
+        # O(group + domains): what a command fetches besides the domains' documents must not
+        # grow with the host (the same group and domain shapes on both hosts)
+        small = {(n, sy): c for n, sy, c in R["small"]["extra"]}
+        large = {(n, sy): c for n, sy, c in R["large"]["extra"]}
+        for key in (("check --json --group G --domain D", True),
+                    ("attach --dry-run --group G --domain D", True),
+                    ("attach --dry-run --device VF --domain D", True),
+                    ("attach --dry-run --device VF --domain D", False)):
+            cs, cl = small.get(key), large.get(key)
+            if not cs or not cl:
+                continue
+            rest_s, rest_l = cs["calls"] - cs["domain"], cl["calls"] - cl["domain"]
+            ok = rest_l <= rest_s + 2
+            if not key[1]:
+                ok = "test-driver"
+            line(ok, "`%s`%s makes O(group + domains) round trips: %d calls "
+                 "on the small host, %d on the large one; besides the domains' documents "
+                 "(%d, %d) %d and %d calls, of which %d and %d node-device documents%s" % (
+                     key[0], " (sysfs)" if key[1] else "", cs["calls"], cl["calls"],
+                     cs["domain"], cl["domain"], rest_s, rest_l, cs["nodedev"], cl["nodedev"],
+                     "" if key[1] else ": without sysfs the test driver, which names no "
+                     "drivers, costs every net device for the interfaces (a real daemon "
+                     "only when a function of the part is on a host driver)"))
+        whole = small.get(("check --json --group G --domain D", False))
+        if whole:
+            out.append("- **not a target**: `check --group` over a connection whose host sysfs "
+                       "vpass cannot read reads the whole host (%d calls on the small host): "
+                       "libvirt has no call that lists a group's members" % whole["calls"])
     if "large" in R:
         for key, what in (("vpass", "libvirt source"), ("vpass-sysfs", "sysfs source")):
             w = way("large", key)
             if w is not None and w.rss:
                 rss = max(w.rss) / 1024
                 line(rss < 50, "peak RSS under 50 MB at 5,000/2,000 (%s): %.1f MB" % (what, rss))
+    if "hook" in H:
+        prep = [w for w in H["hook"]["hook"] if w.key.endswith("-prepare") and w.times]
+        if prep:
+            worst = max(prep, key=lambda w: w.median())
+            line(worst.median() < 0.020, "hook prepare median under 20 ms on the 1,000-device "
+                 "sysfs tree: %s" % "; ".join("%.1f ms (%s)" % (w.median() * 1000, w.label)
+                                              for w in prep))
     if not out:
         out.append("- not evaluated: the targets are about the small and large sizes")
     return "\n".join(out)
@@ -571,14 +836,23 @@ def report(results, mach, load0, load1, args, elapsed):
          "| Size | PCI functions | VFs | IOMMU groups | net devices | domains | running "
          "| devices held | host.xml KiB |",
          "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    seen = set()
     for r in results:
         m = r["meta"]
+        if r["size"] in seen:
+            continue
+        seen.add(r["size"])
         L.append("| %s | %d | %d | %d | %d | %d | %d | %d | %d |" % (
             r["size"], m["pci"], m["vfs"], m["groups"], m["net"], m["domains"], m["running"],
             m["held"], m["host_xml_kib"]))
     L.append("")
     for r in results:
         m = r["meta"]
+        if "hook" in r:
+            L += ["## The hook on the %s host's sysfs tree: %d PCI functions, %d domains (%d "
+                  "running)" % (r["size"], m["pci"], m["domains"], m["running"]), "",
+                  hook_intro(r), "", hook_table(r), ""]
+            continue
         L += ["## %s host: %d PCI functions, %d domains" % (r["size"], m["pci"], m["domains"]),
               "", "Repetitions: %d per way (medians), the seeds' way %d (on a sample). A "
               "connection to a 60-device host took %s s." % (
@@ -587,9 +861,7 @@ def report(results, mach, load0, load1, args, elapsed):
         pd, pm = r["per_call"]
         L.append("RPC calls of one `virsh nodedev-dumpxml`: %s; of one `virsh dumpxml`: %s." % (
             pd if pd is not None else "-", pm if pm is not None else "-"))
-        ex = ", ".join("`vpass %s`: %s" % (k, v if v is not None else "not in this build")
-                       for k, v in r["extra"].items())
-        L += ["RPC calls of other commands: %s." % ex, ""]
+        L += extra_table(r) + [""]
     L += ["## Targets", "", targets(results), ""]
     return "\n".join(L)
 
@@ -604,13 +876,15 @@ def find_vpass():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="small,large",
+    ap.add_argument("--sizes", default="small,large,hook",
                     help="comma-separated: %s" % ",".join(sorted(gen_host.PRESETS)))
     ap.add_argument("--reps", type=int,
                     help="repetitions per way (default: %s)" % ", ".join(
                         "%s %d" % kv for kv in sorted(REPS.items())))
     ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
     ap.add_argument("--vpass", help="the vpass binary (default: $VPASS, build-bench/, build/)")
+    ap.add_argument("--vpass-hook",
+                    help="the vpass-hook binary (default: $VPASS_HOOK, next to vpass)")
     ap.add_argument("--work", help="keep hosts and logs here (default: a temporary directory)")
     ap.add_argument("--keep-hosts", action="store_true",
                     help="reuse hosts already generated in --work")
@@ -624,6 +898,12 @@ def main(argv=None):
     if not args.vpass:
         print("run.py: error: no vpass binary: build it (cmake --build build --target vpass) "
               "or pass --vpass", file=sys.stderr)
+        return 1
+    args.vpass_hook = os.path.abspath(args.vpass_hook or os.environ.get("VPASS_HOOK") or
+                                      os.path.join(os.path.dirname(args.vpass), "vpass-hook"))
+    if not os.access(args.vpass_hook, os.X_OK):
+        print("run.py: error: no vpass-hook binary next to vpass: build it (cmake --build build) "
+              "or pass --vpass-hook", file=sys.stderr)
         return 1
     sizes = args.sizes.split(",")
     for s in sizes:
@@ -644,7 +924,13 @@ def main(argv=None):
     try:
         floor_bin = build_floor(workdir)
         mach, load0 = machine(), loadavg()
-        results = [bench_size(s, args, floor_bin, workdir, log) for s in sizes]
+        shim = build_shim(workdir)
+        results = []
+        for s in sizes:
+            if s != "hook":
+                results.append(bench_size(s, args, floor_bin, workdir, log))
+            if s in ("hook", "tiny"):
+                results.append(bench_hook(s, args, shim, workdir, log))
         text = report(results, mach, load0, loadavg(), args, time.time() - t0)
     except (BenchError, gen_host.gen_lab.LabError) as e:
         print("run.py: error: %s" % e, file=sys.stderr)

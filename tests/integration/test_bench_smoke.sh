@@ -42,6 +42,17 @@ if command -v libvirtd >/dev/null || [ -x /usr/sbin/libvirtd ]; then
   # RPC counts: the floor makes 1 open + lists + one call per PCI device and per domain
   expect_out "^\| RPC floor: PCI \+ domain XML, sequential \|.*\| [0-9]+ \|$" \
     "RPC count of the floor"
+  # The round trips of a selection's part of the host, with and without the sysfs twin.
+  expect_out "^\| \`check --json --group G --domain D\` \| yes \| [0-9]+ \| [0-9]+ \| [0-9]+ \|$" \
+    "RPC count of check --group with sysfs"
+  expect_out "^\| \`attach --dry-run --device VF --domain D\` \| no \| [0-9]+ \|" \
+    "RPC count of attach --dry-run"
+  # The hook: prepare and release of both domains, each checked on the tree after the run.
+  for run in "prepare, [a-z0-9]+: its VF alone" "release, [a-z0-9]+: its VF alone" \
+             "prepare, [a-z0-9]+: a sibling on a host driver, isolated" \
+             "release, [a-z0-9]+: a sibling on a host driver, isolated"; do
+    expect_out "^\| \`vpass-hook\` $run[^|]* \| [0-9.]+ \|" "a timed hook row: $run"
+  done
   expect_out "^## Targets" "targets section"
 else
   echo "SKIP-FAIL: libvirtd not installed (scripts/install-deps.sh installs libvirt-daemon)" >&2
