@@ -202,6 +202,11 @@ int vp_cli_sriov_option(vp_cli_sriov *s, int opt, const char *arg, vp_error *err
 int vp_cli_sriov_plan(vp_cli *cli, const vp_host *h, const vp_plan_request *req, vp_cli_sriov *s,
                       bool detach, bool reattach, vp_plan *ret, vp_error *err);
 
+/* The VF an attach of S would choose for REQ's domain (or for none), in S->choice, without
+ * planning (vpass check --pf); notes for the operator pushed to *NOTES. */
+int vp_cli_sriov_choose(vp_cli *cli, const vp_host *h, const vp_plan_request *req, vp_cli_sriov *s,
+                        char ***notes, vp_error *err);
+
 /* Under the change lock, right before applying: the VF (and MAC) the plan chose are still in
  * no domain's definition on V (another program than vpass may have taken them meanwhile). */
 int vp_cli_sriov_recheck(struct vp_virt *v, const vp_cli_sriov *s, const char *domain,

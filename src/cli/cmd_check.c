@@ -6,11 +6,13 @@
 #include "check/check.h"
 #include "cli.h"
 #include "util/str.h"
+#include "virt/virt.h"
 
 typedef struct {
     const char *group;
     char **devices; /* vp_strv of selectors */
     const char *domain;
+    vp_cli_sriov sriov; /* --pf, --vf, --mac: the VF attach would choose */
 } check_args;
 
 enum { OPT_GROUP = 0x3000, OPT_DEVICE, OPT_DOMAIN };
@@ -19,6 +21,9 @@ static const struct option check_options[] = {
     {"group", required_argument, NULL, OPT_GROUP},
     {"device", required_argument, NULL, OPT_DEVICE},
     {"domain", required_argument, NULL, OPT_DOMAIN},
+    {"pf", required_argument, NULL, VP_OPT_SRIOV_PF},
+    {"vf", required_argument, NULL, VP_OPT_SRIOV_VF},
+    {"mac", required_argument, NULL, VP_OPT_SRIOV_MAC},
     {NULL, 0, NULL, 0},
 };
 
@@ -39,9 +44,61 @@ check_option(void *ctx, int opt, const char *arg, vp_error *err)
     case OPT_DOMAIN:
         a->domain = arg;
         return 0;
-    default:
+    default: {
+        int r = vp_cli_sriov_option(&a->sriov, opt, arg, err);
+
+        if (r != 0)
+            return r < 0 ? -1 : 0;
         return vp_error_set(err, VP_E_USAGE, "check: unexpected option");
     }
+    }
+}
+
+/* check --pf: the VF attach would choose (for the domain, when given) as the one device to
+ * check, with the notes of that choice. */
+static int
+choose_vf(vp_cli *cli, const vp_host *h, vp_virt *v, check_args *a, vp_check_target *t,
+          vp_error *err)
+{
+    vp_autofree char *domain_xml = NULL;
+    vp_autostrv char **notes = NULL;
+    vp_plan_request req = {0};
+    bool running = false, persistent = true;
+    vp_device *d;
+
+    if (!a->sriov.req.has_vf) {
+        /* No --vf: the one --vf auto would take. */
+        a->sriov.req.has_vf = true;
+        a->sriov.req.vf_auto = true;
+    }
+    if (a->domain) {
+        if (!v || !v->ops->domain_state || !v->ops->get_domain_xml)
+            return vp_error_set(err, VP_E_UNSUPPORTED,
+                                "%s: this connection cannot read domain definitions",
+                                v ? v->uri : "libvirt");
+        /* The definition the next attach changes: the persistent one when there is one. */
+        if (v->ops->domain_state(v, a->domain, &running, &persistent, err) < 0 ||
+            v->ops->get_domain_xml(v, a->domain, persistent, &domain_xml, err) < 0)
+            return -1;
+    }
+    req.domain_name = a->domain;
+    req.domain_xml = domain_xml;
+    req.target.domain = t->domain;
+    if (vp_cli_sriov_choose(cli, h, &req, &a->sriov, &notes, err) < 0)
+        return -1;
+    d = vp_host_find_device(h, &a->sriov.choice.addr);
+    if (!d) {
+        char buf[VP_PCI_ADDR_STRLEN];
+
+        return vp_error_set(err, VP_E_NOTFOUND, "VF %u (%s) of %s is not in the inventory",
+                            a->sriov.choice.index, vp_pci_addr_format(&a->sriov.choice.addr, buf),
+                            a->sriov.req.pf);
+    }
+    t->devices = vp_malloc0(sizeof(vp_device *) * 2);
+    t->devices[t->n_devices++] = d;
+    for (size_t i = 0; !cli->json && notes && notes[i]; i++)
+        fprintf(stderr, "vpass: note: %s\n", notes[i]);
+    return 0;
 }
 
 /* Resolve the selection into a check target; devices are borrowed from H. */
@@ -206,7 +263,9 @@ static int
 check_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *err)
 {
     check_args a = {0};
+    vp_cli_sriov_autoclear vp_cli_sriov *sriov = &a.sriov;
     vp_autostrv char **devices = NULL;
+    vp_autoptr(vp_virt) v = NULL;
     vp_autoptr(vp_host) h = NULL;
     vp_autofree vp_device **selected = NULL;
     vp_check_target t;
@@ -226,15 +285,29 @@ check_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *e
         return vp_error_set(err, VP_E_USAGE,
                             "check: unexpected argument '%s' (use --group N or --device ADDR)",
                             argv[ind]);
+    if (sriov->inited && !sriov->given)
+        return vp_error_set(err, VP_E_USAGE, "check: --vf and --mac go with --pf");
+    if (sriov->given && (a.group || devices))
+        return vp_error_set(err, VP_E_USAGE,
+                            "check: --pf selects a VF; not with --group or --device");
     scope.group = a.group;
     scope.devices = devices;
+    scope.pf = sriov->given ? sriov->req.pf : NULL;
     scope.domain = a.domain;
-    if (vp_cli_load_host_scoped(cli, false, &scope, &h, NULL, err) < 0)
+    if (vp_cli_load_host_scoped(cli, false, &scope, &h, sriov->given ? &v : NULL, err) < 0)
         return -1;
     rc = vp_cli_resolve_target(h, a.group, devices, a.domain, &t, err);
     selected = t.devices;
     if (rc < 0)
         return -1;
+    if (sriov->given) {
+        free(selected);
+        t.devices = NULL;
+        rc = choose_vf(cli, h, v, &a, &t, err);
+        selected = t.devices;
+        if (rc < 0)
+            return -1;
+    }
 
     vp_check_run(h, &t, &f);
     worst = vp_findings_worst(&f, false);
@@ -249,6 +322,10 @@ check_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *e
         json_object_object_add(o, "devices", sel);
         json_object_object_add(o, "domain",
                                t.domain ? json_object_new_string(t.domain->name) : NULL);
+        json_object_object_add(o, "pf",
+                               sriov->given ? json_object_new_string(sriov->req.pf) : NULL);
+        json_object_object_add(o, "vf",
+                               sriov->given ? json_object_new_int((int)sriov->choice.index) : NULL);
         json_object_object_add(o, "verdict", json_object_new_string(vp_severity_name(worst)));
         json_object_object_add(o, "blocking",
                                json_object_new_int((int)count_severity(&f, VP_SEV_BLOCK)));
@@ -275,12 +352,17 @@ check_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *e
 
 const vp_command vp_cmd_check = {
     .name = "check",
-    .usage = "[--group N | --device DEVICE ...] [--domain NAME]",
+    .usage = "[--group N | --device DEVICE ... | --pf IFNAME [--vf N|auto]] [--domain NAME]",
     .summary = "pre-flight: can this group or device go to that domain, and what stands in the way",
     .help = "Options:\n"
             "      --group N         check IOMMU group N (every endpoint of it)\n"
             "      --device DEVICE   check one function (repeatable): 0000:18:00.1, 18:00.1,\n"
             "                        pci_0000_18_00_1, or an interface name\n"
+            "      --pf IFNAME|ADDR  check a VF of this SR-IOV PF: the one attach would choose\n"
+            "      --vf N|auto       VF N, or (default) the one --vf auto picks: free, local to\n"
+            "                        the domain's pinned CPUs\n"
+            "      --mac ADDR|auto   also refuse a MAC another domain uses (auto: derived from\n"
+            "                        the domain's UUID, as attach does)\n"
             "      --domain NAME     also check the domain: machine type, firmware, MMIO window,\n"
             "                        who else holds the devices\n"
             "Without --group or --device, only the host's readiness is checked.\n"

@@ -150,14 +150,13 @@ vp_cli_sriov_option(vp_cli_sriov *s, int opt, const char *arg, vp_error *err)
     }
 }
 
-int
-vp_cli_sriov_plan(vp_cli *cli, const vp_host *h, const vp_plan_request *req, vp_cli_sriov *s,
-                  bool detach, bool reattach, vp_plan *ret, vp_error *err)
+/* What S's request needs to know of its PF: the VFs' settings (netlink) and local CPUs. */
+static int
+read_pf(vp_cli *cli, const vp_host *h, vp_cli_sriov *s, vp_error *err)
 {
     const vp_device *pf;
     vp_autofree char *why = NULL;
     size_t n = 0;
-    int r;
 
     if (!s->req.pf)
         return vp_error_set(err, VP_E_USAGE,
@@ -173,6 +172,27 @@ vp_cli_sriov_plan(vp_cli *cli, const vp_host *h, const vp_plan_request *req, vp_
     s->req.netlink = s->req.info_known && s->nl;
     vp_cpuset_clear(&s->local_cpus);
     s->req.local_cpus = pf_local_cpus(cli, h, pf, &s->local_cpus) ? &s->local_cpus : NULL;
+    return 0;
+}
+
+int
+vp_cli_sriov_choose(vp_cli *cli, const vp_host *h, const vp_plan_request *req, vp_cli_sriov *s,
+                    char ***notes, vp_error *err)
+{
+    if (read_pf(cli, h, s, err) < 0 ||
+        vp_plan_sriov_choose(h, req, &s->req, &s->choice, notes, err) < 0)
+        return -1;
+    return 0;
+}
+
+int
+vp_cli_sriov_plan(vp_cli *cli, const vp_host *h, const vp_plan_request *req, vp_cli_sriov *s,
+                  bool detach, bool reattach, vp_plan *ret, vp_error *err)
+{
+    int r;
+
+    if (read_pf(cli, h, s, err) < 0)
+        return -1;
     if (detach)
         return vp_plan_sriov_detach(h, req, &s->req, reattach, ret, err);
     r = vp_plan_sriov_attach(h, req, &s->req, ret, &s->choice, err);

@@ -251,6 +251,13 @@ typedef struct {
 int vp_plan_sriov_attach(const vp_host *h, const vp_plan_request *req, const vp_sriov_request *sr,
                          vp_plan *ret, vp_sriov_choice *ret_choice, vp_error *err);
 
+/* The VF vp_plan_sriov_attach would give REQ's domain (REQ may have no domain: then no
+ * pinning counts and --mac auto is refused), without planning: *RET; with --vf auto the VF the
+ * domain holds already when it does. Notes for the operator (a named VF off the domain's NUMA
+ * node, one held already) are pushed to *NOTES. Errors as vp_plan_sriov_attach's choice. */
+int vp_plan_sriov_choose(const vp_host *h, const vp_plan_request *req, const vp_sriov_request *sr,
+                         vp_sriov_choice *ret, char ***notes, vp_error *err);
+
 /* Plan taking back the VF SR->vf of SR->pf (every VF of it the domain holds without
  * SR->has_vf), as vp_plan_detach does, with SET_VF steps that put back the trust/spoofchk
  * vpass recorded (a note instead when SR->netlink is false). */

@@ -865,6 +865,78 @@ plan_set_vf(const sriov_ctx *c, vp_plan *p, vp_step **ret, vp_error *err)
     return 0;
 }
 
+/* The VF an attach gives REQ's domain: C filled (PF, domain facts, inventory, C->vf); *HELD
+ * is the VF of the PF the domain holds already when --vf auto finds one (then C->vf is NULL:
+ * nothing to choose). Notes for the operator go to PRE. */
+static int
+choose(sriov_ctx *c, vp_plan *pre, const vp_sriov_vf **held, vp_error *err)
+{
+    const vp_plan_request *req = c->req;
+    const vp_sriov_request *sr = c->sr;
+
+    *held = NULL;
+    if (validate(sr, true, err) < 0)
+        return -1;
+    /* Without a domain (vpass xml, check): no pinning, nothing held, no UUID for --mac auto. */
+    if (!req->domain_xml && sr->mac_auto)
+        return vp_error_set(
+            err, VP_E_USAGE,
+            "--mac auto derives the MAC from the domain's UUID: give --domain NAME, "
+            "or a MAC with --mac ADDRESS");
+    if (vp_sriov_find_pf(c->h, sr->pf, &c->pf, err) < 0)
+        return -1;
+    c->ifname = c->pf->netdevs && c->pf->netdevs[0] ? c->pf->netdevs[0] : NULL;
+    if (req->domain_xml && read_dom_facts(req->domain_xml, c->dom, &c->df, err) < 0)
+        return -1;
+    vp_sriov_pf_build(c->h, c->pf, sr->info, sr->n_info, sr->info_known, NULL, &c->inv);
+    if (c->inv.n_vfs == 0) {
+        vp_error_set(err, VP_E_NOTFOUND, "%s: no VF enabled (%u possible)",
+                     c->ifname ? c->ifname : c->pf->addr_str, c->inv.total);
+        return vp_error_hint(err, "create them with: vpass sriov --pf %s --numvfs N",
+                             c->ifname ? c->ifname : c->pf->addr_str);
+    }
+    /* Idempotence of --vf auto: a second run finds the VF the first one gave. */
+    *held = sr->vf_auto ? held_vf(c) : NULL;
+    if (*held)
+        return 0;
+    return choose_vf(c, pre, err) < 0 || choose_mac(c, err) < 0 ? -1 : 0;
+}
+
+static void
+set_choice(vp_sriov_choice *ret, const sriov_ctx *c, const vp_sriov_vf *v)
+{
+    memset(ret, 0, sizeof(*ret));
+    ret->addr = v->addr;
+    ret->index = v->index;
+    if (v == c->vf) {
+        ret->has_mac = c->has_mac;
+        memcpy(ret->mac, c->mac, sizeof(c->mac));
+    }
+}
+
+int
+vp_plan_sriov_choose(const vp_host *h, const vp_plan_request *req, const vp_sriov_request *sr,
+                     vp_sriov_choice *ret, char ***notes, vp_error *err)
+{
+    sriov_ctx c = {.h = h, .req = req, .sr = sr, .dom = vp_plan_domain_label(req)};
+    vp_plan pre = {0};
+    const vp_sriov_vf *held;
+    int rc = choose(&c, &pre, &held, err);
+
+    if (rc == 0) {
+        set_choice(ret, &c, held ? held : c.vf);
+        for (size_t i = 0; pre.notes && pre.notes[i]; i++)
+            vp_strv_push(notes, pre.notes[i]);
+        if (held)
+            vp_strv_push_take(notes, vp_asprintf("%s holds VF %u (%s) of %s already", c.dom,
+                                                 held->index, held->dev ? held->dev->addr_str : "?",
+                                                 c.ifname ? c.ifname : c.pf->addr_str));
+    }
+    vp_plan_clear(&pre);
+    sriov_ctx_clear(&c);
+    return rc;
+}
+
 int
 vp_plan_sriov_attach(const vp_host *h, const vp_plan_request *req, const vp_sriov_request *sr,
                      vp_plan *ret, vp_sriov_choice *ret_choice, vp_error *err)
@@ -880,29 +952,8 @@ vp_plan_sriov_attach(const vp_host *h, const vp_plan_request *req, const vp_srio
     int rc = -1;
 
     memset(ret, 0, sizeof(*ret));
-    if (validate(sr, true, err) < 0)
-        return -1;
-    /* Without a domain (vpass xml): no pinning, nothing held, no UUID for --mac auto. */
-    if (!req->domain_xml && sr->mac_auto)
-        return vp_error_set(
-            err, VP_E_USAGE,
-            "--mac auto derives the MAC from the domain's UUID: give --domain NAME, "
-            "or a MAC with --mac ADDRESS");
-    if (vp_sriov_find_pf(h, sr->pf, &c.pf, err) < 0)
-        return -1;
-    c.ifname = c.pf->netdevs && c.pf->netdevs[0] ? c.pf->netdevs[0] : NULL;
-    if (req->domain_xml && read_dom_facts(req->domain_xml, c.dom, &c.df, err) < 0)
+    if (choose(&c, &pre, &held, err) < 0)
         goto out;
-    vp_sriov_pf_build(h, c.pf, sr->info, sr->n_info, sr->info_known, NULL, &c.inv);
-    if (c.inv.n_vfs == 0) {
-        vp_error_set(err, VP_E_NOTFOUND, "%s: no VF enabled (%u possible)",
-                     c.ifname ? c.ifname : c.pf->addr_str, c.inv.total);
-        vp_error_hint(err, "create them with: vpass sriov --pf %s --numvfs N",
-                      c.ifname ? c.ifname : c.pf->addr_str);
-        goto out;
-    }
-    /* Idempotence of --vf auto: a second run finds the VF the first one gave. */
-    held = sr->vf_auto ? held_vf(&c) : NULL;
     if (held) {
         p.domain = vp_strdup(req->domain_name);
         p.noop = true;
@@ -910,15 +961,12 @@ vp_plan_sriov_attach(const vp_host *h, const vp_plan_request *req, const vp_srio
                                     held->dev ? held->dev->addr_str : "?",
                                     c.ifname ? c.ifname : c.pf->addr_str);
         vp_strv_push(&p.notes, "name another VF with --vf N to give the domain a second one");
-        if (ret_choice) {
-            memset(ret_choice, 0, sizeof(*ret_choice));
-            ret_choice->addr = held->addr;
-            ret_choice->index = held->index;
-        }
+        if (ret_choice)
+            set_choice(ret_choice, &c, held);
         rc = 0;
         goto out;
     }
-    if (choose_vf(&c, &pre, err) < 0 || choose_mac(&c, err) < 0 || settings_possible(&c, err) < 0)
+    if (settings_possible(&c, err) < 0)
         goto out;
 
     devs[0] = (vp_device *)c.vf->dev;
@@ -929,13 +977,8 @@ vp_plan_sriov_attach(const vp_host *h, const vp_plan_request *req, const vp_srio
     r.all_functions = false;
     if (vp_plan_attach(h, &r, &p, err) < 0)
         goto out;
-    if (ret_choice) {
-        memset(ret_choice, 0, sizeof(*ret_choice));
-        ret_choice->addr = c.vf->addr;
-        ret_choice->index = c.vf->index;
-        ret_choice->has_mac = c.has_mac;
-        memcpy(ret_choice->mac, c.mac, sizeof(c.mac));
-    }
+    if (ret_choice)
+        set_choice(ret_choice, &c, c.vf);
     if (p.noop) {
         /* The domain holds this VF: what it has stays (detach first to change it). */
         if (c.has_mac || sr->vlan || sr->trust != VP_VF_UNKNOWN || sr->spoofchk != VP_VF_UNKNOWN)

@@ -53,6 +53,33 @@ expect_rc 0 "vfs from node devices"
 expect_json 'd[0]["current_vfs"] == 4 and d[0]["total_vfs"] == 8 and "remote host" in d[0]["vf_settings_reason"]' "vfs from node devices: counts, reason"
 expect_json 'd[0]["vfs"][1]["netdev"] == "enp59s16f2"' "vfs from node devices: the VF's net child"
 
+# ---- check --pf: the checks on the VF attach would choose ----
+run "${L[@]}" check --pf enp59s0f0 --json
+expect_rc 0 "check --pf (no --vf: auto)"
+expect_json 'd["devices"] == ["0000:3b:10.2"] and d["pf"] == "enp59s0f0" and d["vf"] == 1' "check --pf: the free VF 1, named in pf/vf"
+expect_json 'any(f["code"] == "group-complete" and f["subject"] == "28" for f in d["findings"])' "check --pf: the VF's own group is checked"
+run "${L[@]}" check --pf enp59s0f0 --vf 3 --domain gpuvm --json
+expect_rc 6 "check --pf --vf 3 --domain gpuvm (db1 holds VF 3)"
+expect_json 'd["devices"] == ["0000:3b:10.6"] and d["vf"] == 3 and d["verdict"] == "block"' "check --pf --vf 3: blocked"
+expect_json 'any(f["severity"] == "block" and "db1" in f["message"] for f in d["findings"])' "check --pf --vf 3: the block names db1"
+run "${L[@]}" check --pf enp59s0f0 --domain vm1
+expect_rc 0 "check --pf --domain vm1 (holds VF 0)"
+expect_err "vm1 holds VF 0 \(0000:3b:10.0\) of enp59s0f0 already" "check --pf: the VF vm1 holds, with a note"
+expect_out "^Device 0000:3b:10.0 " "check --pf --domain vm1: VF 0 checked"
+run "${L[@]}" check --pf enp59s0f0 --vf 1 --mac 52:54:00:00:00:01 --domain gpuvm
+expect_rc 0 "check --pf --mac (unused)"
+run "${L[@]}" check --vf 1
+expect_rc 2 "check --vf without --pf"
+expect_err "check: --vf and --mac go with --pf" "check --vf: names what is missing"
+run "${L[@]}" check --pf enp59s0f0 --group 26
+expect_rc 2 "check --pf with --group"
+run "${L[@]}" check --pf eno1
+expect_rc 2 "check --pf on a NIC without SR-IOV (not a PF: usage)"
+expect_err "eno1: 0000:01:00.0 has no SR-IOV capability \(not a PF\)" "check --pf eno1: says it is not a PF"
+run "${L[@]}" check --pf enp59s0f0 --vf 9
+expect_rc 3 "check --pf --vf 9 (4 enabled)"
+expect_err "no VF 9 \(4 enabled, 8 at most\)" "check --vf 9: how many there are"
+
 # ---- xml --pf: the XML attach would use, with or without a domain ----
 run "${L[@]}" xml --pf enp59s0f0 --vf auto --mac 52:54:00:aa:bb:cc --vlan 42
 expect_rc 0 "xml --pf --vf auto (no domain)"

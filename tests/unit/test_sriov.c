@@ -814,6 +814,42 @@ test_attach_auto_preference(void **state)
     }
 }
 
+/* The choice alone (vpass check --pf) is the attach's: same VF, same MAC, nothing planned. */
+static void
+test_choose_is_attach_choice(void **state)
+{
+    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autoptr(vp_host) h = lab_host(LAB_VM1 | LAB_DB1, xml);
+    vp_plan_request r = request(h, xml);
+    vp_sriov_request s = sr_auto();
+    vp_sriov_choice planned, chosen;
+    vp_autostrv char **notes = NULL;
+    vp_error err = {0};
+    vp_plan p;
+
+    (void)state;
+    s.mac_auto = true;
+    attach_ok(h, &r, &s, &p, &planned);
+    vp_plan_clear(&p);
+    assert_int_equal(vp_plan_sriov_choose(h, &r, &s, &chosen, &notes, &err), 0);
+    assert_int_equal(chosen.index, planned.index);
+    assert_true(vp_pci_addr_eq(&chosen.addr, &planned.addr));
+    assert_true(chosen.has_mac);
+    assert_string_equal(chosen.mac, planned.mac);
+    assert_null(notes);
+    /* A named VF another domain holds is chosen all the same: the checks say why it cannot
+     * go (attach refuses it in its pre-flight). */
+    s.vf_auto = false;
+    s.vf = 0;
+    s.mac_auto = false;
+    assert_int_equal(vp_plan_sriov_choose(h, &r, &s, &chosen, &notes, &err), 0);
+    assert_int_equal(chosen.index, 0);
+    /* No such VF: the attach's error. */
+    s.vf = 7;
+    assert_int_equal(vp_plan_sriov_choose(h, &r, &s, &chosen, &notes, &err), -1);
+    assert_int_equal(err.code, VP_E_NOTFOUND);
+}
+
 static void
 test_attach_refusals(void **state)
 {
@@ -1471,6 +1507,7 @@ main(void)
         cmocka_unit_test(test_state_host),
         cmocka_unit_test(test_attach_auto),
         cmocka_unit_test(test_attach_auto_preference),
+        cmocka_unit_test(test_choose_is_attach_choice),
         cmocka_unit_test(test_attach_refusals),
         cmocka_unit_test(test_attach_numa),
         cmocka_unit_test(test_attach_trust),
