@@ -301,11 +301,16 @@ scan_bus0(xmlNode *root, bool used[32])
         used[2] = true;
 }
 
-/* Group the additions by card and give each multifunction card one guest slot. */
+/* Group the additions by card and give each card its guest slot: on q35 (config) a
+ * pcie-root-port of vpass's own per card, one function or several, so that detach removes
+ * exactly what attach added (libvirt, left to place a function, adds root ports and
+ * pcie-to-pci-bridges that nobody would remove); elsewhere, and for a hotplug, a
+ * multifunction card gets a slot and a single function is placed by libvirt. */
 static int
 assign_guest_slots(attach_ctx *c, vp_error *err)
 {
     bool q35 = c->have_xdom && vp_machine_is_q35(c->xdom.machine);
+    bool live = vp_plan_affects_live(c->req->affect, c->req->target.domain);
     bool bus0[32] = {false}, chassis[256] = {false}, ports[256] = {false};
     unsigned next_index = 0, max_port = 0;
     bool scanned = false;
@@ -318,8 +323,9 @@ assign_guest_slots(attach_ctx *c, vp_error *err)
             j++;
         n = j - i;
         c->add[i].rom_file = true;
-        if (n == 1 || !c->root) {
-            /* One function: libvirt picks a slot. No definition: nothing to pick from. */
+        if (!c->root || (n == 1 && (!q35 || live))) {
+            /* One function on i440fx, or hot-plugged: libvirt picks a slot. No definition:
+             * nothing to pick from. */
             if (n > 1)
                 vp_strv_push_take(
                     &c->p->notes,
@@ -329,7 +335,7 @@ assign_guest_slots(attach_ctx *c, vp_error *err)
             i = j;
             continue;
         }
-        if (vp_plan_affects_live(c->req->affect, c->req->target.domain)) {
+        if (live) {
             vp_error_set(
                 err, VP_E_UNSUPPORTED,
                 "libvirt cannot hotplug a multifunction card; use --config and restart the domain");
@@ -389,7 +395,7 @@ assign_guest_slots(attach_ctx *c, vp_error *err)
                 f->has_guest = true;
                 f->guest = slot;
                 f->guest.func = has_f0 ? f->dev->addr.func : (uint8_t)(k - i);
-                f->multifunction = f->guest.func == 0;
+                f->multifunction = n > 1 && f->guest.func == 0;
             }
         }
         i = j;

@@ -617,11 +617,11 @@ choose_mac(sriov_ctx *c, vp_error *err)
 
 /* The <interface type='hostdev'> of the chosen VF from the template (allocated XML). */
 static int
-build_interface(const sriov_ctx *c, char **ret, vp_error *err)
+build_interface(const sriov_ctx *c, const vp_pci_addr *guest_addr, char **ret, vp_error *err)
 {
     const vp_plan_request *req = c->req;
     vp_autoxmldoc doc = NULL;
-    xmlNode *root, *mac, *src, *vlan, *tag;
+    xmlNode *root, *mac, *src, *vlan, *tag, *guest;
 
     if (vp_plan_template_load(req->templates_dir, VP_TPL_INTERFACE, "interface", NULL, &doc, err) <
         0)
@@ -631,9 +631,11 @@ build_interface(const sriov_ctx *c, char **ret, vp_error *err)
     src = vp_xml_child(vp_xml_child(root, "source"), "address");
     vlan = vp_xml_child(root, "vlan");
     tag = vp_xml_child(vlan, "tag");
-    if (!src || !mac || !tag)
+    guest = vp_plan_guest_address(root, NULL);
+    if (!src || !mac || !tag || !guest)
         return vp_error_set(err, VP_E_SYSTEM,
-                            "%s/%s: template lacks <mac>, <source><address> or <vlan><tag>",
+                            "%s/%s: template lacks <mac>, <source><address>, <vlan><tag> or "
+                            "the guest <address>",
                             req->templates_dir, VP_TPL_INTERFACE);
     vp_plan_set_prop(root, "managed", req->managed ? "yes" : "no");
     vp_plan_set_pci_address(src, &c->vf->addr);
@@ -645,6 +647,10 @@ build_interface(const sriov_ctx *c, char **ret, vp_error *err)
         vp_plan_set_propf(tag, "id", "%u", c->sr->vlan);
     else
         vp_plan_remove_node(vlan);
+    if (guest_addr)
+        vp_plan_set_pci_address(guest, guest_addr);
+    else
+        vp_plan_remove_node(guest);
     *ret = vp_plan_xml_dump(root);
     return 0;
 }
@@ -999,7 +1005,15 @@ vp_plan_sriov_attach(const vp_host *h, const vp_plan_request *req, const vp_srio
         vp_autofree char *mac = c.has_mac ? vp_asprintf(", MAC %s", c.mac) : vp_strdup("");
         vp_autofree char *vlan = sr->vlan ? vp_asprintf(", VLAN %u", sr->vlan) : vp_strdup("");
 
-        if (build_interface(&c, &xml, err) < 0)
+        vp_autoxmldoc hostdev = NULL;
+        vp_pci_addr guest;
+        bool has_guest;
+
+        /* The guest slot vp_plan_attach gave the VF (its own root port on q35) moves across. */
+        if (vp_xml_parse(attach->xml, "device XML", &hostdev, err) < 0)
+            goto out;
+        has_guest = vp_plan_guest_address(xmlDocGetRootElement(hostdev), &guest) != NULL;
+        if (build_interface(&c, has_guest ? &guest : NULL, &xml, err) < 0)
             goto out;
         free(attach->xml);
         attach->xml = VP_STEAL(&xml);

@@ -111,29 +111,30 @@ expect_err "0000:3b:10.6: held by db1" "xml --pf: a held VF is refused like atta
 A=(attach --domain gpuvm --config --dry-run)
 run "${L[@]}" "${A[@]}" --pf enp59s0f0 --vf auto --mac auto --vlan 100 --json
 expect_rc 0 "attach --vf auto --dry-run"
-expect_json '[s["kind"] for s in d["steps"]] == ["attach", "set-metadata"]' "attach --vf auto: steps"
-expect_json 'd["steps"][0]["address"] == "0000:3b:10.2"' "attach --vf auto: the only free VF (1)"
-expect_json '"<interface type=\"hostdev\" managed=\"yes\">" in d["steps"][0]["xml"] and "<tag id=\"100\"/>" in d["steps"][0]["xml"]' "attach: an <interface type='hostdev'> with the VLAN"
-expect_json '"kind=\"interface\"" in d["steps"][1]["xml"]' "attach: recorded as an interface"
-mac1=$(printf '%s' "$out" | python3 -c 'import json,sys,re; print(re.search(r"<mac address=\"([0-9a-f:]+)\"", json.load(sys.stdin)["steps"][0]["xml"]).group(1))')
+# gpuvm is q35: the VF gets a pcie-root-port of vpass's own (removed again by detach).
+expect_json '[s["kind"] for s in d["steps"]] == ["add-controller", "attach", "set-metadata"]' "attach --vf auto: steps"
+expect_json 'd["steps"][1]["address"] == "0000:3b:10.2"' "attach --vf auto: the only free VF (1)"
+expect_json '"<interface type=\"hostdev\" managed=\"yes\">" in d["steps"][1]["xml"] and "<tag id=\"100\"/>" in d["steps"][1]["xml"]' "attach: an <interface type='hostdev'> with the VLAN"
+expect_json '"kind=\"interface\"" in d["steps"][2]["xml"] and "<controller index=" in d["steps"][2]["xml"]' "attach: recorded as an interface, with the port"
+mac1=$(printf '%s' "$out" | python3 -c 'import json,sys,re; print(re.search(r"<mac address=\"([0-9a-f:]+)\"", json.load(sys.stdin)["steps"][1]["xml"]).group(1))')
 if [[ "$mac1" =~ ^02:[0-9a-f]{2}(:[0-9a-f]{2}){4}$ ]]; then ok; else fail "--mac auto: a locally administered MAC (02:...), got '$mac1'"; fi
 # Stable: gpuvm's UUID 1f7b3e0a-...-8e03, PF 0000:3b:00.0, VF 1 (docs/sriov.md).
 if [ "$mac1" = "02:d3:b9:4e:c5:5a" ]; then ok; else fail "--mac auto: the documented derivation gives 02:d3:b9:4e:c5:5a, got $mac1"; fi
 run "${L[@]}" "${A[@]}" --pf enp59s0f0 --vf auto --mac auto --json
-mac2=$(printf '%s' "$out" | python3 -c 'import json,sys,re; print(re.search(r"<mac address=\"([0-9a-f:]+)\"", json.load(sys.stdin)["steps"][0]["xml"]).group(1))')
+mac2=$(printf '%s' "$out" | python3 -c 'import json,sys,re; print(re.search(r"<mac address=\"([0-9a-f:]+)\"", json.load(sys.stdin)["steps"][1]["xml"]).group(1))')
 if [ "$mac1" = "$mac2" ]; then ok; else fail "--mac auto: same VM, same VF, same MAC ($mac1 vs $mac2)"; fi
 run "${L[@]}" attach --domain vm2 --config --dry-run --pf enp59s0f0 --vf 1 --mac auto --json
-mac3=$(printf '%s' "$out" | python3 -c 'import json,sys,re; print(re.search(r"<mac address=\"([0-9a-f:]+)\"", json.load(sys.stdin)["steps"][0]["xml"]).group(1))')
+mac3=$(printf '%s' "$out" | python3 -c 'import json,sys,re; print(re.search(r"<mac address=\"([0-9a-f:]+)\"", [s for s in json.load(sys.stdin)["steps"] if s["kind"] == "attach"][0]["xml"]).group(1))')
 if [ -n "$mac3" ] && [ "$mac3" != "$mac1" ]; then ok; else fail "--mac auto: another VM gets another MAC ($mac3 vs $mac1)"; fi
 
 run "${L[@]}" "${A[@]}" --pf enp59s0f0 --vf auto
 expect_rc 0 "attach --dry-run (human)"
-expect_out "^  1\. attach VF 1 of enp59s0f0 \(0000:3b:10.2\) to gpuvm as <interface type='hostdev'> \(config\)$" "attach --dry-run: the step names the VF"
+expect_out "^  2\. attach VF 1 of enp59s0f0 \(0000:3b:10.2\) to gpuvm as <interface type='hostdev'> \(config\)$" "attach --dry-run: the step names the VF"
 expect_no_out "<mac" "attach without --mac: libvirt picks the MAC"
 
 run "${L[@]}" "${A[@]}" --pf enp59s0f0 --vf 1 --as hostdev --json
 expect_rc 0 "attach --as hostdev"
-expect_json 'd["steps"][0]["xml"].startswith("<hostdev mode=\"subsystem\" type=\"pci\" managed=\"yes\">")' "--as hostdev: a plain <hostdev>"
+expect_json 'd["steps"][1]["xml"].startswith("<hostdev mode=\"subsystem\" type=\"pci\" managed=\"yes\">")' "--as hostdev: a plain <hostdev>"
 
 # Refusals.
 run "${L[@]}" "${A[@]}" --pf enp59s0f0 --vf auto --mac 52:54:00:6b:3c:01

@@ -67,7 +67,7 @@ expect_same_xml "$before" "$(inactive_xml gpuvm)" "gpuvm: --dry-run changes noth
 
 run "${V[@]}" attach --domain gpuvm --pf enp59s0f0 --vf auto --mac auto --vlan 100 --config --json
 expect_rc 0 "gpuvm: attach --pf --vf auto --mac auto --vlan 100"
-expect_json 'd["changed"] is True and d["steps"][0]["address"] == "0000:3b:10.2"' "gpuvm: VF 1 (the first free)"
+expect_json 'd["changed"] is True and [s["address"] for s in d["steps"] if s["kind"] == "attach"] == ["0000:3b:10.2"]' "gpuvm: VF 1 (the first free)"
 after=$(inactive_xml gpuvm)
 expect_valid_xml "$after" "gpuvm: libvirt's schema accepts the interface"
 iface "$after" 'len(i) == 1 and i[0]["addr"] == "0000:3b:10.2" and i[0]["vlan"] == 100 and i[0]["managed"] == "yes"' "gpuvm: libvirt keeps the interface, its VF and VLAN"

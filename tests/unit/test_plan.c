@@ -19,6 +19,7 @@
 #include <libvirt/virterror.h>
 
 #include "plan/plan.h"
+#include "plan/plan_int.h"
 #include "source/source.h"
 #include "source/xmlread.h"
 #include "util/fs.h"
@@ -485,23 +486,44 @@ test_one_function_isolates_sibling(void **state)
     req_init(&r, h, "q35-test", xml);
     req_device(&r, h, "0000:18:00.0");
     attach_ok(h, &r, &p);
-    assert_int_equal(p.n_steps, 3);
+    assert_int_equal(p.n_steps, 4);
     step(&p, 0, VP_STEP_ISOLATE);
     assert_string_equal(p.steps[0].summary,
                         "isolate 0000:18:00.1 (tg3 -> vfio-pci, kept unassigned)");
     assert_string_equal(p.steps[0].driver, "tg3");
     assert_int_equal(p.steps[0].addr.func, 1);
     assert_null(p.steps[0].xml);
-    /* A single function: libvirt picks the guest address. */
-    assert_null(strstr(step(&p, 1, VP_STEP_ATTACH)->xml, "<address type"));
-    assert_null(strstr(p.steps[1].xml, "multifunction"));
-    md = parse(step(&p, 2, VP_STEP_SET_METADATA)->xml);
+    /* A single function on q35 gets a root port of vpass's own, as a card does: libvirt,
+     * left to place it, would add controllers that detach could not tell from the user's. */
+    assert_string_equal(step(&p, 1, VP_STEP_ADD_CONTROLLER)->xml, group26_controller);
+    assert_non_null(strstr(step(&p, 2, VP_STEP_ATTACH)->xml,
+                           "<address type=\"pci\" domain=\"0x0000\" bus=\"0x04\" slot=\"0x00\" "
+                           "function=\"0x0\"/>"));
+    assert_null(strstr(p.steps[2].xml, "multifunction"));
+    md = parse(step(&p, 3, VP_STEP_SET_METADATA)->xml);
     rec = vp_xml_child(xmlDocGetRootElement(md), "isolated");
     assert_non_null(rec);
     driver = vp_xml_prop(rec, "driver");
     assert_string_equal(driver, "tg3");
-    assert_null(vp_xml_child(xmlDocGetRootElement(md), "controller"));
+    assert_non_null(vp_xml_child(xmlDocGetRootElement(md), "controller"));
     vp_plan_clear(&p);
+
+    /* Hot-plugged (live), libvirt picks a free hotplug port: no controller. */
+    {
+        vp_autoptr(vp_host) hl = vp_host_new();
+
+        add_dev(hl, "0000:18:00.0", 26, "vfio-pci", 0x020000);
+        add_domain(hl, "q35-test", xml, true);
+        vp_host_finalize(hl);
+        req_init(&r, hl, "q35-test", xml);
+        req_device(&r, hl, "0000:18:00.0");
+        r.req.affect = VP_AFFECT_LIVE;
+        attach_ok(hl, &r, &p);
+        assert_null(strstr(step(&p, 0, VP_STEP_ATTACH)->xml, "<address type"));
+        for (size_t i = 0; i < p.n_steps; i++)
+            assert_int_not_equal(p.steps[i].kind, VP_STEP_ADD_CONTROLLER);
+        vp_plan_clear(&p);
+    }
 }
 
 static void
@@ -529,7 +551,8 @@ test_all_functions(void **state)
 
     r.req.all_functions = false;
     attach_ok(h, &r, &p);
-    assert_int_equal(p.n_steps, 2); /* attach + metadata, no controller */
+    assert_int_equal(p.n_steps, 3); /* its own root port, attach, metadata */
+    step(&p, 0, VP_STEP_ADD_CONTROLLER);
     vp_plan_clear(&p);
 }
 
@@ -908,15 +931,16 @@ test_idempotent(void **state)
     req_init(&r, h, "q35-test", after);
     req_group(&r, h, 27);
     attach_ok(h, &r, &p);
-    assert_string_equal(step(&p, 1, VP_STEP_SET_METADATA)->xml,
+    assert_string_equal(step(&p, 2, VP_STEP_SET_METADATA)->xml,
                         "<vpass>\n"
                         "  <device address=\"0000:18:00.0\" kind=\"hostdev\"/>\n"
                         "  <device address=\"0000:18:00.1\" kind=\"hostdev\"/>\n"
                         "  <device address=\"0000:19:00.0\" kind=\"hostdev\"/>\n"
                         "  <controller index=\"4\"/>\n"
+                        "  <controller index=\"5\"/>\n"
                         "  <metadata old=\"none\"/>\n"
                         "</vpass>\n");
-    assert_string_equal(p.steps[1].old_xml, group26_metadata);
+    assert_string_equal(p.steps[2].old_xml, group26_metadata);
     vp_plan_clear(&p);
 }
 
@@ -1127,17 +1151,18 @@ test_detach_isolated_and_unmanaged(void **state)
     req_device(&r, h, "0000:18:00.0");
     r.req.managed = false;
     attach_ok(h, &r, &p);
-    assert_int_equal(p.n_steps, 4);
+    assert_int_equal(p.n_steps, 5);
     assert_string_equal(step(&p, 0, VP_STEP_ISOLATE)->summary,
                         "isolate 0000:18:00.0 (tg3 -> vfio-pci; managed='no': libvirt leaves "
                         "it to vpass)");
     assert_string_equal(step(&p, 1, VP_STEP_ISOLATE)->summary,
                         "isolate 0000:18:00.1 (tg3 -> vfio-pci, kept unassigned)");
-    assert_non_null(strstr(step(&p, 2, VP_STEP_ATTACH)->xml, "managed=\"no\""));
-    assert_non_null(strstr(step(&p, 3, VP_STEP_SET_METADATA)->xml,
+    step(&p, 2, VP_STEP_ADD_CONTROLLER);
+    assert_non_null(strstr(step(&p, 3, VP_STEP_ATTACH)->xml, "managed=\"no\""));
+    assert_non_null(strstr(step(&p, 4, VP_STEP_SET_METADATA)->xml,
                            "<device address=\"0000:18:00.0\" kind=\"hostdev\" "
                            "driver=\"tg3\"/>"));
-    assert_non_null(strstr(p.steps[3].xml, "<isolated address=\"0000:18:00.1\" driver=\"tg3\"/>"));
+    assert_non_null(strstr(p.steps[4].xml, "<isolated address=\"0000:18:00.1\" driver=\"tg3\"/>"));
     after = sim_apply(xml, &p);
     vp_plan_clear(&p);
 
@@ -1149,14 +1174,15 @@ test_detach_isolated_and_unmanaged(void **state)
     req_init(&r, later, "q35-test", after);
     req_device(&r, later, "0000:18:00.0");
     detach_ok(later, &r, true, &p);
-    assert_int_equal(p.n_steps, 5);
+    assert_int_equal(p.n_steps, 6);
     step(&p, 0, VP_STEP_DETACH);
-    step(&p, 1, VP_STEP_SET_METADATA);
-    step(&p, 2, VP_STEP_REDEFINE);
-    assert_string_equal(step(&p, 3, VP_STEP_REATTACH)->summary,
-                        "reattach 0000:18:00.1 to tg3 (vpass isolated it)");
-    assert_string_equal(p.steps[3].driver, "tg3");
+    step(&p, 1, VP_STEP_REMOVE_CONTROLLER);
+    step(&p, 2, VP_STEP_SET_METADATA);
+    step(&p, 3, VP_STEP_REDEFINE);
     assert_string_equal(step(&p, 4, VP_STEP_REATTACH)->summary,
+                        "reattach 0000:18:00.1 to tg3 (vpass isolated it)");
+    assert_string_equal(p.steps[4].driver, "tg3");
+    assert_string_equal(step(&p, 5, VP_STEP_REATTACH)->summary,
                         "reattach 0000:18:00.0 to tg3 (managed='no')");
     vp_plan_clear(&p);
 
@@ -1275,7 +1301,7 @@ test_markup_is_data(void **state)
     r.req.mmio = VP_MMIO_SIZE;
     r.req.mmio_bytes = 64 * GiB;
     attach_ok(h, &r, &p);
-    assert_int_equal(p.n_steps, 4);
+    assert_int_equal(p.n_steps, 5);
     assert_string_equal(step(&p, 0, VP_STEP_ISOLATE)->driver, evil);
     rd = parse(step(&p, 1, VP_STEP_REDEFINE)->xml);
     root = xmlDocGetRootElement(rd);
@@ -1288,13 +1314,14 @@ test_markup_is_data(void **state)
     assert_string_equal(title, evil);
     assert_string_equal(net, evil);
     assert_valid_domain(p.steps[1].xml);
-    hd = parse(step(&p, 2, VP_STEP_ATTACH)->xml);
+    step(&p, 2, VP_STEP_ADD_CONTROLLER);
+    hd = parse(step(&p, 3, VP_STEP_ATTACH)->xml);
     file = vp_xml_prop(vp_xml_child(xmlDocGetRootElement(hd), "rom"), "file");
     assert_string_equal(file, rom_path);
-    md = parse(step(&p, 3, VP_STEP_SET_METADATA)->xml);
+    md = parse(step(&p, 4, VP_STEP_SET_METADATA)->xml);
     driver = vp_xml_prop(vp_xml_child(xmlDocGetRootElement(md), "isolated"), "driver");
     assert_string_equal(driver, evil);
-    assert_string_equal(p.steps[2].summary, "attach 0000:41:00.0 to a'b<c>&\"d (config)");
+    assert_string_equal(p.steps[3].summary, "attach 0000:41:00.0 to a'b<c>&\"d (config)");
     {
         vp_autofree char *after = sim_apply(xml, &p);
 
@@ -1345,13 +1372,24 @@ test_templates_errors(void **state)
     r.req.templates_dir = "/nonexistent/vpass-templates";
     assert_int_equal(vp_plan_attach(h, &r.req, &p, &err), -1);
     assert_int_equal(err.code, VP_E_SYSTEM);
-    assert_string_equal(err.msg, "/nonexistent/vpass-templates/hostdev-pci.xml: cannot read "
-                                 "template: No such file or directory");
+    /* On q35 the function's own root port is built first. */
+    assert_string_equal(err.msg,
+                        "/nonexistent/vpass-templates/controller-pcie-root-port.xml: cannot read "
+                        "template: No such file or directory");
     assert_int_equal(p.n_steps, 0);
     vp_plan_clear(&p);
 
     assert_non_null(mkdtemp(dir));
     r.req.templates_dir = dir;
+    {
+        vp_autofree char *ctl = read_text(TEMPLATES "/controller-pcie-root-port.xml");
+
+        write_file(dir, "controller-pcie-root-port.xml", ctl);
+    }
+    assert_int_equal(vp_plan_attach(h, &r.req, &p, &err), -1);
+    assert_string_equal(strstr(err.msg, "/hostdev-pci.xml"),
+                        "/hostdev-pci.xml: cannot read template: No such file or directory");
+    vp_plan_clear(&p);
     write_file(dir, "hostdev-pci.xml", "<hostdev mode='subsystem'><source>");
     assert_int_equal(vp_plan_attach(h, &r.req, &p, &err), -1);
     assert_int_equal(err.code, VP_E_SYSTEM);
@@ -1408,6 +1446,13 @@ test_interface_template(void **state)
     xmlSetProp(addr, (const xmlChar *)"function", (const xmlChar *)"0x2");
     xmlSetProp(vp_xml_child(vp_xml_child(iface, "vlan"), "tag"), (const xmlChar *)"id",
                (const xmlChar *)"42");
+    /* The guest slot: function 0 on a bus vpass adds (pcie-root-port index 1 below). */
+    addr = vp_plan_guest_address(iface, NULL);
+    assert_non_null(addr);
+    xmlSetProp(addr, (const xmlChar *)"domain", (const xmlChar *)"0x0000");
+    xmlSetProp(addr, (const xmlChar *)"bus", (const xmlChar *)"0x01");
+    xmlSetProp(addr, (const xmlChar *)"slot", (const xmlChar *)"0x00");
+    xmlSetProp(addr, (const xmlChar *)"function", (const xmlChar *)"0x0");
     xmlAddChild(vp_xml_child(xmlDocGetRootElement(dom), "devices"), xmlDocCopyNode(iface, dom, 1));
     out = dump(dom);
     assert_valid_domain(out);

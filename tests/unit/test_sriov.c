@@ -705,8 +705,10 @@ test_attach_auto(void **state)
     assert_false(p.noop);
     assert_int_equal(c.index, 1);
     assert_true(c.has_mac);
-    assert_int_equal(p.n_steps, 2);
-    st = &p.steps[0];
+    /* On q35 the VF gets a pcie-root-port of vpass's own, as any function does. */
+    assert_int_equal(p.n_steps, 3);
+    assert_int_equal(p.steps[0].kind, VP_STEP_ADD_CONTROLLER);
+    st = &p.steps[1];
     assert_int_equal(st->kind, VP_STEP_ATTACH);
     assert_non_null(strstr(st->xml, "<interface type=\"hostdev\" managed=\"yes\">"));
     assert_non_null(strstr(st->xml, "<mac address=\"02:"));
@@ -716,7 +718,9 @@ test_attach_auto(void **state)
     assert_non_null(strstr(st->xml, "<tag id=\"100\"/>"));
     assert_null(strstr(st->xml, "<hostdev"));
     assert_non_null(strstr(st->summary, "VF 1 of enp59s0f0 (0000:3b:10.2)"));
-    st = &p.steps[1];
+    /* Its guest slot: function 0 of the new port's bus. */
+    assert_non_null(strstr(st->xml, "slot=\"0x00\" function=\"0x0\"/>\n</interface>"));
+    st = &p.steps[2];
     assert_int_equal(st->kind, VP_STEP_SET_METADATA);
     assert_non_null(strstr(st->xml, "<device address=\"0000:3b:10.2\" kind=\"interface\"/>"));
     assert_null(strstr(st->xml, "<vf "));
@@ -759,17 +763,18 @@ test_attach_auto(void **state)
     /* Without --mac and --vlan: no <mac> (libvirt makes one), no <vlan>. */
     s = sr_auto();
     attach_ok(h, &r, &s, &p, &c);
-    assert_null(strstr(p.steps[0].xml, "<mac"));
-    assert_null(strstr(p.steps[0].xml, "<vlan"));
+    assert_int_equal(p.steps[1].kind, VP_STEP_ATTACH);
+    assert_null(strstr(p.steps[1].xml, "<mac"));
+    assert_null(strstr(p.steps[1].xml, "<vlan"));
     assert_false(c.has_mac);
     vp_plan_clear(&p);
 
     /* --as hostdev: a plain <hostdev>, recorded as one. */
     s.as = VP_VF_AS_HOSTDEV;
     attach_ok(h, &r, &s, &p, &c);
-    assert_non_null(strstr(p.steps[0].xml, "<hostdev mode=\"subsystem\" type=\"pci\""));
-    assert_non_null(strstr(p.steps[0].summary, "as <hostdev>"));
-    assert_non_null(strstr(p.steps[1].xml, "kind=\"hostdev\""));
+    assert_non_null(strstr(p.steps[1].xml, "<hostdev mode=\"subsystem\" type=\"pci\""));
+    assert_non_null(strstr(p.steps[1].summary, "as <hostdev>"));
+    assert_non_null(strstr(p.steps[2].xml, "kind=\"hostdev\""));
     vp_plan_clear(&p);
 }
 
@@ -1035,9 +1040,10 @@ test_attach_trust(void **state)
 
     s.netlink = true;
     attach_ok(h, &r, &s, &p, NULL);
-    assert_int_equal(p.n_steps, 3);
-    assert_int_equal(p.steps[0].kind, VP_STEP_ATTACH);
-    st = &p.steps[1];
+    assert_int_equal(p.n_steps, 4);
+    assert_int_equal(p.steps[0].kind, VP_STEP_ADD_CONTROLLER);
+    assert_int_equal(p.steps[1].kind, VP_STEP_ATTACH);
+    st = &p.steps[2];
     assert_int_equal(st->kind, VP_STEP_SET_VF);
     assert_string_equal(st->vf.pf, LAB_PF);
     assert_int_equal(st->vf.index, 1);
@@ -1047,8 +1053,8 @@ test_attach_trust(void **state)
     assert_int_equal(st->vf.undo_spoofchk, VP_VF_ON);
     assert_non_null(strstr(st->summary, "through netlink"));
     assert_non_null(strstr(st->summary, "libvirt has no XML for it"));
-    assert_int_equal(p.steps[2].kind, VP_STEP_SET_METADATA);
-    assert_non_null(strstr(p.steps[2].xml, "<vf address=\"0000:3b:10.2\" pf=\"enp59s0f0\" "
+    assert_int_equal(p.steps[3].kind, VP_STEP_SET_METADATA);
+    assert_non_null(strstr(p.steps[3].xml, "<vf address=\"0000:3b:10.2\" pf=\"enp59s0f0\" "
                                            "index=\"1\" old-trust=\"off\" "
                                            "old-spoofchk=\"on\"/>"));
     vp_plan_clear(&p);
@@ -1245,10 +1251,11 @@ test_apply_set_vf(void **state)
     /* Success: libvirt got the interface and the record, the PF the settings. */
     rep.netlink = &f.base;
     assert_int_equal(vp_apply_plan(&m.base, &p, &rep, &err), 0);
-    assert_int_equal(rep.done, 3);
-    assert_int_equal(vp_strv_len(m.log), 2);
-    assert_string_equal(m.log[0], "attach interface");
-    assert_string_equal(m.log[1], "set metadata");
+    assert_int_equal(rep.done, 4);
+    assert_int_equal(vp_strv_len(m.log), 3);
+    assert_string_equal(m.log[0], "attach"); /* the VF's own pcie-root-port */
+    assert_string_equal(m.log[1], "attach interface");
+    assert_string_equal(m.log[2], "set metadata");
     assert_string_equal(f.log[0], "set enp59s0f0 vf 1 trust 1 spoofchk 0");
     assert_int_equal(f.vfs[1].trust, VP_VF_ON);
     assert_int_equal(f.vfs[1].spoofchk, VP_VF_OFF);
@@ -1260,16 +1267,17 @@ test_apply_set_vf(void **state)
     vp_strv_free(m.log);
     m.log = NULL;
     m.calls = 0;
-    m.fail_at = 2;
+    m.fail_at = 3;
     rep.netlink = &f.base;
     assert_int_equal(vp_apply_plan(&m.base, &p, &rep, &err), -1);
-    assert_non_null(strstr(err.msg, "step 3 of 3"));
-    assert_non_null(strstr(err.msg, "rolled back 2 steps"));
-    assert_int_equal(rep.undone, 2);
+    assert_non_null(strstr(err.msg, "step 4 of 4"));
+    assert_non_null(strstr(err.msg, "rolled back 3 steps"));
+    assert_int_equal(rep.undone, 3);
     assert_int_equal(f.vfs[1].trust, VP_VF_OFF);
     assert_int_equal(f.vfs[1].spoofchk, VP_VF_ON);
     assert_string_equal(f.log[1], "set enp59s0f0 vf 1 trust 0 spoofchk 1");
-    assert_string_equal(m.log[vp_strv_len(m.log) - 1], "detach interface");
+    assert_string_equal(m.log[vp_strv_len(m.log) - 2], "detach interface");
+    assert_string_equal(m.log[vp_strv_len(m.log) - 1], "detach");
     vp_apply_report_clear(&rep);
 
     /* The settings fail (the driver refuses): the interface leaves again, nothing is left. */
@@ -1282,10 +1290,11 @@ test_apply_set_vf(void **state)
     m.fail_at = 0;
     rep.netlink = &f.base;
     assert_int_equal(vp_apply_plan(&m.base, &p, &rep, &err), -1);
-    assert_non_null(strstr(err.msg, "step 2 of 3"));
+    assert_non_null(strstr(err.msg, "step 3 of 4"));
     assert_non_null(strstr(err.msg, "injected failure"));
     assert_int_equal(rep.n_leftovers, 0);
-    assert_string_equal(m.log[1], "detach interface");
+    assert_string_equal(m.log[2], "detach interface");
+    assert_string_equal(m.log[3], "detach");
     assert_int_equal(f.vfs[1].trust, VP_VF_OFF);
     vp_apply_report_clear(&rep);
 
@@ -1296,11 +1305,11 @@ test_apply_set_vf(void **state)
     vp_strv_free(m.log);
     m.log = NULL;
     m.calls = 0;
-    m.fail_at = 2;
+    m.fail_at = 3;
     rep.netlink = &f.base;
     assert_int_equal(vp_apply_plan(&m.base, &p, &rep, &err), -1);
     assert_int_equal(rep.n_leftovers, 1);
-    assert_non_null(strstr(err.msg, "VF 1 of enp59s0f0 keeps the settings step 2 set"));
+    assert_non_null(strstr(err.msg, "VF 1 of enp59s0f0 keeps the settings step 3 set"));
     assert_non_null(strstr(err.hint, "ip link set dev enp59s0f0 vf 1 trust off spoofchk on"));
     vp_apply_report_clear(&rep);
     vp_strv_free(m.log);
