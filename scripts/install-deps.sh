@@ -12,6 +12,9 @@ packages=(
   # the VFIO lab (docs/vfio-lab.md): depmod/modprobe for the downloaded kernel's modules, cpio
   # for its initramfs, xz to unpack the kernel for a direct (PVH) boot
   kmod cpio xz-utils
+  # its full tier: debootstrap for the root image, mke2fs to make it an ext4 image without a
+  # loop mount, qemu-img for each run's overlay
+  debootstrap e2fsprogs qemu-utils
   # bench/run.py measures peak RSS with /usr/bin/time
   time
 )

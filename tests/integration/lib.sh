@@ -106,3 +106,44 @@ CONF
   echo "FAIL: libvirtd did not start; its log:" >&2; tail -5 "$d/log" >&2
   failures=$((failures + 1)); return 1
 }
+
+# ---- the VFIO lab's tiers (test_vfio_lab*.sh) ----
+
+# lab_skip_or_fail RC WHAT: a runner's exit 77 (its guest cannot be built here) skips the test,
+# except under CI=true, where it fails. Returns when RC is not 77.
+lab_skip_or_fail() {
+  [ "$1" -eq 77 ] || return 0
+  if [ "${CI:-}" = true ]; then
+    fail "$2 cannot be built here, and CI=true requires it"
+    finish
+    exit 1
+  fi
+  echo "SKIP: $2 cannot be built here (see above)" >&2
+  exit 77
+}
+
+# lab_results OUT ERR FILES REQUIRED...: every "VPASS-LAB RESULT" line of OUT must say ok=1
+# (a check each), and each REQUIRED result name must be there; WARN, TIME and KNOWN lines are
+# shown. When a result failed, ERR (the runner's stderr) is shown, with FILES naming where the
+# run's files are. Sets lab_bad to 1 when a result failed.
+lab_results() {
+  local out=$1 err=$2 files=$3 line name
+  shift 3
+  lab_bad=0
+  while IFS= read -r line; do
+    case "$line" in
+    "VPASS-LAB RESULT "*" ok=1 "*) ok ;;
+    "VPASS-LAB RESULT "*) failures=$((failures + 1)); lab_bad=1; echo "FAIL: $line" >&2 ;;
+    "VPASS-LAB WARN "*) echo "warning: ${line#VPASS-LAB WARN }" >&2 ;;
+    "VPASS-LAB TIME "*) echo "timing: ${line#VPASS-LAB TIME }" >&2 ;;
+    "VPASS-LAB KNOWN "*) echo "known vpass issue (not counted as a failure): ${line#VPASS-LAB KNOWN }" >&2 ;;
+    esac
+  done <<<"$out"
+  if [ "$lab_bad" -ne 0 ]; then
+    echo "what the run said (files in $files):" >&2
+    printf '%s\n' "$err" | grep -v '^vfio-lab: ' | head -80 >&2
+  fi
+  for name in "$@"; do
+    expect_out "^VPASS-LAB RESULT name=$name ok=1 " "result $name"
+  done
+}

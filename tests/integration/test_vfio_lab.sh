@@ -35,36 +35,14 @@ required=(
 out=$(bash "$lab/run_all.sh" "${topologies[@]}" 2>"$TMP/stderr"); rc=$?
 err=$(cat "$TMP/stderr")
 printf '%s\n' "$err" | grep -E '^vfio-lab: ' >&2
-if [ "$rc" -eq 77 ]; then
-  if [ "${CI:-}" = true ]; then
-    fail "the VFIO lab guest cannot be built here, and CI=true requires it"
-    finish
-    exit 1
-  fi
-  echo "SKIP: the VFIO lab guest cannot be built here (see above)" >&2
-  exit 77
-fi
+lab_skip_or_fail "$rc" "the VFIO lab guest"
 
 # Every result line must be ok; show the failing ones (with the guest's console tail).
-bad=0
-while IFS= read -r line; do
-  case "$line" in
-  "VPASS-LAB RESULT "*" ok=1 "*) ok ;;
-  "VPASS-LAB RESULT "*) failures=$((failures + 1)); bad=1; echo "FAIL: $line" >&2 ;;
-  "VPASS-LAB WARN "*) echo "warning: ${line#VPASS-LAB WARN }" >&2 ;;
-  esac
-done <<<"$out"
-if [ "$bad" -ne 0 ]; then
-  echo "what the runs said (console tails; files in $VPASS_LAB_OUT/runs):" >&2
-  printf '%s\n' "$err" | grep -v '^vfio-lab: ' | head -80 >&2
-fi
-for name in "${required[@]}"; do
-  expect_out "^VPASS-LAB RESULT name=$name ok=1 " "result $name"
-done
+lab_results "$out" "$err" "$VPASS_LAB_OUT/runs" "${required[@]}"
 for t in "${topologies[@]}"; do
   expect_out "^VPASS-LAB RESULT name=$t\\.guest ok=1 " "guest $t booted and finished"
 done
-if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+if [ "$rc" -ne 0 ] && [ "$lab_bad" -eq 0 ]; then
   fail "run_all.sh exited $rc"
 fi
 grep -h '^VPASS-LAB RESULT name=[a-z]*\.guest ' "$VPASS_LAB_OUT"/runs/*/results.txt 2>/dev/null |

@@ -21,126 +21,28 @@ top=$(cd "$here/../.." && pwd)
 build_dir=${VPASS_BUILD_DIR:-$top/build}
 vpass=${VPASS:-$build_dir/src/vpass}
 out=${VPASS_LAB_OUT:-$build_dir/vfio-lab}
-cache=${VPASS_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vpass-lab}
-# The modules the guest loads (with their dependencies, in order).
-modules=(vfio_pci vfio_iommu_type1 e1000e e1000 nvme)
-# Bump when what a cached kernel directory holds changes.
-kernel_format=2
-
-say() { echo "vfio-lab: $*" >&2; }
-skip() { say "cannot build the guest: $*"; exit 77; }
+# The download cache, apt fetches, the kernel and busybox (shared with the full tier).
+# shellcheck source-path=SCRIPTDIR source=fetch.sh
+. "$here/fetch.sh"
 
 for tool in apt-get apt-cache dpkg dpkg-deb depmod modprobe cpio cc ldd sha256sum; do
   command -v "$tool" >/dev/null || skip "$tool is missing (scripts/install-deps.sh installs it)"
 done
 [ -x "$vpass" ] || { say "no vpass binary at $vpass (build it first)"; exit 1; }
 [ -r /usr/share/misc/pci.ids ] || skip "/usr/share/misc/pci.ids is missing (package pciutils)"
-mkdir -p "$cache" "$out"
+mkdir -p "$lab_cache" "$out"
 # One builder at a time per cache (the gcc and sanitizer builds' tests may start together),
 # and per output directory.
+lab_lock_cache
 if command -v flock >/dev/null; then
-  exec 8>"$cache/.lock" 9>"$out/.lock"
-  flock 8
+  exec 9>"$out/.lock"
   flock 9
 fi
 
-# candidate NAME: the version apt would install, or nothing.
-candidate() {
-  apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -v '^(none)$' || true
-}
-
-# fetch NAME VERSION DIR: apt-get download NAME=VERSION into DIR (as _apt when possible).
-fetch() {
-  local name=$1 version=$2 dir=$3
-  say "downloading $name $version"
-  chmod 0777 "$dir" 2>/dev/null || true
-  if ! (cd "$dir" && apt-get download -q "$name=$version" >"$dir/apt.log" 2>&1); then
-    sed 's/^/  /' "$dir/apt.log" >&2
-    return 1
-  fi
-}
-
-# The kernel: the image package linux-image-amd64 depends on, at the candidate version.
-meta_version=$(candidate linux-image-amd64)
-kpkg='' kversion=''
-if [ -n "$meta_version" ]; then
-  kpkg=$(apt-cache show "linux-image-amd64=$meta_version" 2>/dev/null |
-    sed -n 's/^Depends: *\(linux-image-[^ ,]*\).*/\1/p' | head -n 1)
-  kversion=$meta_version
-fi
-if [ -z "$kpkg" ]; then
-  # No package lists (apt-get update never ran, or offline): use what the cache has.
-  kdir=$(ls -d "$cache"/kernel-*/ 2>/dev/null | sort -V | tail -n 1 || true)
-  [ -n "$kdir" ] && [ "$(cat "$kdir/complete" 2>/dev/null)" = "$kernel_format" ] ||
-    skip "apt knows no linux-image-amd64 (run apt-get update) and nothing is cached in $cache"
-  kdir=${kdir%/}
-  say "apt knows no linux-image-amd64: using the cached $(basename "$kdir")"
-else
-  kdir=$cache/kernel-$kpkg-${kversion//:/_}
-fi
-
-if [ "$(cat "$kdir/complete" 2>/dev/null)" != "$kernel_format" ]; then
-  tmp=$(mktemp -d "$cache/.kernel.XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
-  fetch "$kpkg" "$kversion" "$tmp" || skip "cannot download $kpkg $kversion"
-  dpkg-deb -x "$tmp"/linux-image-*.deb "$tmp/root"
-  kver=$(ls "$tmp/root/lib/modules")
-  # The .deb has no modules.dep: make one, then ask modprobe for each module's dependencies.
-  depmod -b "$tmp/root" "$kver"
-  mkdir -p "$tmp/kernel/modules"
-  cp "$tmp/root/boot/vmlinuz-$kver" "$tmp/kernel/vmlinuz"
-  # The ELF kernel inside the bzImage (Debian's is xz-compressed), for QEMU's direct PVH boot:
-  # under TCG, decompressing the bzImage alone takes seconds. Kept only when it has the PVH
-  # entry note (XEN_ELFNOTE_PHYS32_ENTRY, 0x12); otherwise the guest boots the bzImage.
-  off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$tmp/kernel/vmlinuz" | head -n 1 | cut -d: -f1 || true)
-  if [ -n "$off" ] && command -v readelf >/dev/null; then
-    tail -c +$((off + 1)) "$tmp/kernel/vmlinuz" | xz -dc > "$tmp/kernel/vmlinux" 2>/dev/null || true
-    if ! readelf -n "$tmp/kernel/vmlinux" 2>/dev/null | grep -q '(0x00000012)'; then
-      rm -f "$tmp/kernel/vmlinux"
-    fi
-  fi
-  : > "$tmp/kernel/load-order"
-  for m in "${modules[@]}"; do
-    modprobe -d "$tmp/root" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
-  done | awk '!seen[$0]++' | while read -r ko; do
-    name=$(basename "$ko")
-    case "$name" in
-    *.xz) xz -dc "$ko" > "$tmp/kernel/modules/${name%.xz}"; name=${name%.xz} ;;
-    *.zst) zstd -qdc "$ko" > "$tmp/kernel/modules/${name%.zst}"; name=${name%.zst} ;;
-    *) cp "$ko" "$tmp/kernel/modules/$name" ;;
-    esac
-    echo "$name" >> "$tmp/kernel/load-order"
-  done
-  echo "$kver" > "$tmp/kernel/release"
-  echo "$kernel_format" > "$tmp/kernel/complete"
-  rm -rf "$kdir"
-  mv "$tmp/kernel" "$kdir"
-  rm -rf "$tmp"
-  trap - EXIT
-fi
-
-# busybox-static, likewise.
-bb_version=$(candidate busybox-static)
-if [ -n "$bb_version" ]; then
-  bdir=$cache/busybox-static-${bb_version//:/_}
-else
-  bdir=$(ls -d "$cache"/busybox-static-*/ 2>/dev/null | sort -V | tail -n 1 || true)
-  [ -n "$bdir" ] || skip "apt knows no busybox-static and nothing is cached in $cache"
-  bdir=${bdir%/}
-fi
-if [ ! -e "$bdir/complete" ]; then
-  tmp=$(mktemp -d "$cache/.busybox.XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
-  fetch busybox-static "$bb_version" "$tmp" || skip "cannot download busybox-static $bb_version"
-  dpkg-deb -x "$tmp"/busybox-static_*.deb "$tmp/root"
-  mkdir -p "$tmp/bb"
-  cp "$tmp/root/bin/busybox" "$tmp/bb/busybox"
-  touch "$tmp/bb/complete"
-  rm -rf "$bdir"
-  mv "$tmp/bb" "$bdir"
-  rm -rf "$tmp"
-  trap - EXIT
-fi
+# The kernel (the image package linux-image-amd64 depends on, at the candidate version) and
+# busybox-static: kdir, bdir.
+lab_kernel
+lab_busybox
 
 # vfio_probe, static (glibc's static libc is enough for a few syscalls and ioctls).
 probe_src=$here/vfio_probe.c
@@ -157,7 +59,7 @@ mapfile -t libs < <(ldd "$vpass" | awk '/=> \// { print $3 } /^\t\/[^ ]* \(/ { p
 # Rebuild the initramfs only when an input changed.
 stamp=$( {
   echo "$kdir $bdir"
-  sha256sum "$vpass" "$here/init" "$out/vfio_probe" /usr/share/misc/pci.ids "$0"
+  sha256sum "$vpass" "$here/init" "$out/vfio_probe" /usr/share/misc/pci.ids "$0" "$here/fetch.sh"
   sha256sum "${libs[@]}"
 } | sha256sum | cut -d' ' -f1)
 if [ -e "$out/initramfs.cpio" ] && [ -e "$out/kernel" ] &&
@@ -169,13 +71,8 @@ fi
 say "assembling $out/initramfs.cpio"
 root=$out/initramfs.d
 rm -rf "$root"
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,etc,root,lib/modules,usr/bin,usr/share/misc}
-ln -s bin "$root/sbin"
-ln -s ../bin "$root/usr/sbin"
-cp "$bdir/busybox" "$root/bin/busybox"
-for applet in $("$root/bin/busybox" --list); do
-  [ "$applet" = busybox ] || [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
-done
+mkdir -p "$root"/{dev,proc,sys,tmp,run,etc,root,lib/modules,usr/share/misc}
+lab_busybox_tree "$root"
 install -m 0755 "$here/init" "$root/init"
 install -m 0755 "$out/vfio_probe" "$root/bin/vfio_probe"
 install -m 0755 "$vpass" "$root/usr/bin/vpass"
