@@ -193,8 +193,15 @@ typedef struct {
     vp_sriov_choice choice;
 } vp_cli_sriov;
 
-/* Handle OPT if it is an SR-IOV option: 1 when it was, 0 when not, -1 with ERR (VP_E_USAGE). */
+/* Handle OPT, an option of a command's table that is none of its own: an SR-IOV option (0),
+ * or -1 with ERR (VP_E_USAGE) for a bad value or any other option. */
 int vp_cli_sriov_option(vp_cli_sriov *s, int opt, const char *arg, vp_error *err);
+
+/* The SR-IOV options of CMD make sense together with the rest of its selection: -1 with ERR
+ * (VP_E_USAGE) for OPTIONS (CMD's SR-IOV options but --pf, as the message lists them) without
+ * --pf, or --pf with OTHER_SELECTION (OTHERS: how the message names CMD's other selectors). */
+int vp_cli_sriov_check_selection(const vp_cli_sriov *s, const char *cmd, const char *options,
+                                 const char *others, bool other_selection, vp_error *err);
 
 /* Plan attach (or detach) of REQ's domain for the VF S asks for: reads the PF's VF settings
  * through netlink and its local CPUs when H was read from this machine's "/" (else they are

@@ -44,13 +44,8 @@ check_option(void *ctx, int opt, const char *arg, vp_error *err)
     case OPT_DOMAIN:
         a->domain = arg;
         return 0;
-    default: {
-        int r = vp_cli_sriov_option(&a->sriov, opt, arg, err);
-
-        if (r != 0)
-            return r < 0 ? -1 : 0;
-        return vp_error_set(err, VP_E_USAGE, "check: unexpected option");
-    }
+    default:
+        return vp_cli_sriov_option(&a->sriov, opt, arg, err); /* --pf, --vf, --mac */
     }
 }
 
@@ -285,11 +280,9 @@ check_run(vp_cli *cli, const vp_command *cmd, int argc, char **argv, vp_error *e
         return vp_error_set(err, VP_E_USAGE,
                             "check: unexpected argument '%s' (use --group N or --device ADDR)",
                             argv[ind]);
-    if (sriov->inited && !sriov->given)
-        return vp_error_set(err, VP_E_USAGE, "check: --vf and --mac go with --pf");
-    if (sriov->given && (a.group || devices))
-        return vp_error_set(err, VP_E_USAGE,
-                            "check: --pf selects a VF; not with --group or --device");
+    if (vp_cli_sriov_check_selection(sriov, "check", "--vf and --mac", "--group or --device",
+                                     a.group || devices, err) < 0)
+        return -1;
     scope.group = a.group;
     scope.devices = devices;
     scope.pf = sriov->given ? sriov->req.pf : NULL;

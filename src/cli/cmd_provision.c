@@ -197,14 +197,9 @@ prov_option(void *ctx, int opt, const char *arg, vp_error *err)
             return vp_error_set(err, VP_E_USAGE, "--format '%s': expected libvirt, qemu or proxmox",
                                 arg);
         return 0;
-    default: {
+    default:
         /* --pf, --vf, --mac, --vlan, --trust, --spoofchk, --as (cmd_sriov.c). */
-        int r = vp_cli_sriov_option(&a->sriov, opt, arg, err);
-
-        if (r != 0)
-            return r < 0 ? -1 : 0;
-        return vp_error_set(err, VP_E_USAGE, "unexpected option");
-    }
+        return vp_cli_sriov_option(&a->sriov, opt, arg, err);
     }
 }
 
@@ -214,14 +209,10 @@ validate_args(const vp_command *cmd, prov_args *a, bool need_domain, vp_error *e
 {
     if (need_domain && !a->domain)
         return vp_error_set(err, VP_E_USAGE, "%s: which domain? (--domain NAME)", cmd->name);
-    if (a->sriov.inited && !a->sriov.given)
-        return vp_error_set(err, VP_E_USAGE,
-                            "%s: --vf, --mac, --vlan, --trust, --spoofchk and --as go with --pf",
-                            cmd->name);
-    if (a->sriov.given && (a->group || a->devices))
-        return vp_error_set(err, VP_E_USAGE,
-                            "%s: --pf selects a VF; not with --group, --device or --netdev",
-                            cmd->name);
+    if (vp_cli_sriov_check_selection(
+            &a->sriov, cmd->name, "--vf, --mac, --vlan, --trust, --spoofchk and --as",
+            "--group, --device or --netdev", a->group || a->devices, err) < 0)
+        return -1;
     if (!a->group && !a->devices && !a->sriov.given)
         return vp_error_set(
             err, VP_E_USAGE,

@@ -89,8 +89,8 @@ parse_onoff(const char *opt, const char *arg, int *ret, vp_error *err)
     return 1;
 }
 
-int
-vp_cli_sriov_option(vp_cli_sriov *s, int opt, const char *arg, vp_error *err)
+static int
+take_option(vp_cli_sriov *s, int opt, const char *arg, vp_error *err)
 {
     unsigned v;
 
@@ -148,6 +148,27 @@ vp_cli_sriov_option(vp_cli_sriov *s, int opt, const char *arg, vp_error *err)
     default:
         return 0;
     }
+}
+
+int
+vp_cli_sriov_option(vp_cli_sriov *s, int opt, const char *arg, vp_error *err)
+{
+    int r = take_option(s, opt, arg, err);
+
+    if (r == 0)
+        return vp_error_set(err, VP_E_USAGE, "unexpected option");
+    return r < 0 ? -1 : 0;
+}
+
+int
+vp_cli_sriov_check_selection(const vp_cli_sriov *s, const char *cmd, const char *options,
+                             const char *others, bool other_selection, vp_error *err)
+{
+    if (s->inited && !s->given)
+        return vp_error_set(err, VP_E_USAGE, "%s: %s go with --pf", cmd, options);
+    if (s->given && other_selection)
+        return vp_error_set(err, VP_E_USAGE, "%s: --pf selects a VF; not with %s", cmd, others);
+    return 0;
 }
 
 /* What S's request needs to know of its PF: the VFs' settings (netlink) and local CPUs. */
