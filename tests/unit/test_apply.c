@@ -402,16 +402,6 @@ free_plan(vp_plan *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* XML with the first FROM replaced by TO (allocated). */
-static char *
-replace(const char *xml, const char *from, const char *to)
-{
-    const char *at = strstr(xml, from);
-
-    assert_non_null(at);
-    return vp_asprintf("%.*s%s%s", (int)(at - xml), xml, to, at + strlen(from));
-}
-
 static const char META[] = "<assignment group='26'><device address='0000:18:00.0'/>"
                            "<device address='0000:18:00.1'/></assignment>";
 
@@ -429,8 +419,8 @@ plan_attach_group(vp_plan *p)
              "bind 0000:18:00.2 (group 26, not assigned) to vfio-pci")
         ->driver = vp_strdup("tg3");
     add_step(p, VP_STEP_REDEFINE, NULL,
-             replace(cur, "<pcihole64 unit='KiB'>1048576</pcihole64>",
-                     "<pcihole64 unit='KiB'>67108864</pcihole64>"),
+             vp_test_replace(cur, "<pcihole64 unit='KiB'>1048576</pcihole64>",
+                             "<pcihole64 unit='KiB'>67108864</pcihole64>"),
              vp_strdup(cur), VP_AFFECT_CONFIG, "set vm1's 64-bit PCI hole to 64 GiB (config)");
     add_step(p, VP_STEP_ADD_CONTROLLER, NULL, vp_strdup(CTL3), NULL, VP_AFFECT_CONFIG,
              "add pcie-root-port 3 to vm1 (config)");
@@ -493,8 +483,8 @@ plan_mixed(vp_plan *p)
     virDomainFree(d);
 
     add_step(p, VP_STEP_REDEFINE, NULL,
-             replace(after7, "<pcihole64 unit='KiB'>1048576</pcihole64>",
-                     "<pcihole64 unit='KiB'>33554432</pcihole64>"),
+             vp_test_replace(after7, "<pcihole64 unit='KiB'>1048576</pcihole64>",
+                             "<pcihole64 unit='KiB'>33554432</pcihole64>"),
              vp_strdup(after7), VP_AFFECT_CONFIG, "set vm1's 64-bit PCI hole to 32 GiB (config)");
     add_step(p, VP_STEP_ATTACH, "0000:18:00.1", hostdev(0x18, 1, 3, 1, false), NULL,
              VP_AFFECT_CONFIG, "attach 0000:18:00.1 to vm1 (config)");
@@ -549,7 +539,7 @@ group_setup(void **state)
         return -1;
     if (vp_read_file(path, 1 << 20, &xml, NULL) < 0)
         return -1;
-    fixture_xml = replace(xml, "<name>q35-test</name>", "<name>" DOM "</name>");
+    fixture_xml = vp_test_replace(xml, "<name>q35-test</name>", "<name>" DOM "</name>");
     return 0;
 }
 
@@ -1087,7 +1077,7 @@ test_real_ops(void **state)
     assert_int_equal(o->define_xml(real, "<domain", &err), -1);
     assert_int_equal(err.code, VP_E_SYSTEM);
     assert_true(vp_startswith(err.msg, "domain XML: cannot define the domain: "));
-    meta = replace(fixture_xml, "<devices>", "<devices><bogus/>");
+    meta = vp_test_replace(fixture_xml, "<devices>", "<devices><bogus/>");
     assert_int_equal(o->define_xml(real, meta, &err), -1);
     assert_true(vp_startswith(err.msg, "vm1: cannot define the domain: "));
     assert_non_null(strstr(err.msg, "schema"));

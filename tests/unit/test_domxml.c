@@ -9,21 +9,11 @@
 #include "util/fs.h"
 #include "util/str.h"
 
-static char *
-fixture(const char *rel)
-{
-    vp_autofree char *path = vp_path_join(VP_TEST_FIXTURES, rel);
-    char *buf = NULL;
-
-    assert_int_equal(vp_read_file(path, 1 << 20, &buf, NULL), 0);
-    return buf;
-}
-
 /* Add fixture REL as DOMAIN's XML; must succeed. */
 static void
 add_ok(vp_host *h, const char *domain, const char *rel, bool live, bool config)
 {
-    vp_autofree char *xml = fixture(rel);
+    vp_autofree char *xml = vp_test_fixture(rel);
     vp_error err = {0};
 
     if (vp_domxml_add_assignments(h, domain, xml, live, config, &err) < 0)
@@ -222,8 +212,8 @@ test_interface_problem(void **state)
 static void
 test_not_a_domain(void **state)
 {
-    vp_autofree char *nodedev = fixture("nodedev/generated/pci_0000_01_00_0.xml");
-    vp_autofree char *good = fixture("domain/generated/vm-off.xml");
+    vp_autofree char *nodedev = vp_test_fixture("nodedev/generated/pci_0000_01_00_0.xml");
+    vp_autofree char *good = vp_test_fixture("domain/generated/vm-off.xml");
     vp_autofree char *truncated = vp_strndup(good, strlen(good) - 20);
     vp_autoptr(vp_host) h = vp_host_new();
     vp_error err = {0};
@@ -262,7 +252,7 @@ test_not_a_domain(void **state)
 static void
 test_every_prefix(void **state)
 {
-    vp_autofree char *xml = fixture("domain/generated/vm-gpu-live.xml");
+    vp_autofree char *xml = vp_test_fixture("domain/generated/vm-gpu-live.xml");
     size_t len = strlen(xml);
     unsigned refused = 0;
 
@@ -286,7 +276,7 @@ test_every_prefix(void **state)
 static void
 read_ok(vp_domain *d, const char *name, const char *rel)
 {
-    vp_autofree char *xml = fixture(rel);
+    vp_autofree char *xml = vp_test_fixture(rel);
     vp_error err = {0};
 
     memset(d, 0, sizeof(*d));

@@ -8,17 +8,6 @@
 #include "util/fs.h"
 #include "util/str.h"
 
-/* The text of fixture REL (under tests/fixtures), allocated. */
-static char *
-fixture(const char *rel)
-{
-    vp_autofree char *path = vp_path_join(VP_TEST_FIXTURES, rel);
-    char *buf = NULL;
-
-    assert_int_equal(vp_read_file(path, 1 << 20, &buf, NULL), 0);
-    return buf;
-}
-
 static void
 assert_addr(const vp_pci_addr *a, const char *expected)
 {
@@ -31,7 +20,7 @@ assert_addr(const vp_pci_addr *a, const char *expected)
 static void
 parse_ok(const char *rel, vp_device *d)
 {
-    vp_autofree char *xml = fixture(rel);
+    vp_autofree char *xml = vp_test_fixture(rel);
     vp_error err = {0};
 
     if (vp_nodedev_parse_pci(xml, d, &err) < 0)
@@ -214,7 +203,7 @@ test_libvirt_bridge_and_others(void **state)
 static void
 test_libvirt_impossible_bus(void **state)
 {
-    vp_autofree char *xml = fixture("nodedev/libvirt/pci_0000_00_02_0_header_type.xml");
+    vp_autofree char *xml = vp_test_fixture("nodedev/libvirt/pci_0000_00_02_0_header_type.xml");
 
     (void)state;
     parse_fails(xml, "pci_0000_00_02_0: invalid <bus> '4294967295' (expected 0-255)");
@@ -223,9 +212,9 @@ test_libvirt_impossible_bus(void **state)
 static void
 test_libvirt_not_pci(void **state)
 {
-    vp_autofree char *scsi = fixture("nodedev/libvirt/pci_8086_27c5_scsi_host_0.xml");
-    vp_autofree char *net = fixture("nodedev/libvirt/net_00_13_02_b9_f9_d3.xml");
-    vp_autofree char *computer = fixture("nodedev/libvirt/computer.xml");
+    vp_autofree char *scsi = vp_test_fixture("nodedev/libvirt/pci_8086_27c5_scsi_host_0.xml");
+    vp_autofree char *net = vp_test_fixture("nodedev/libvirt/net_00_13_02_b9_f9_d3.xml");
+    vp_autofree char *computer = vp_test_fixture("nodedev/libvirt/computer.xml");
 
     (void)state;
     parse_fails(scsi, "pci_8086_27c5_scsi_host_0: not a PCI device (capability: scsi_host)");
@@ -389,7 +378,7 @@ apply(const char *xml, const mutation *m)
 static void
 test_mutations(void **state)
 {
-    vp_autofree char *base = fixture("nodedev/generated/pci_0000_01_00_0.xml");
+    vp_autofree char *base = vp_test_fixture("nodedev/generated/pci_0000_01_00_0.xml");
 
     (void)state;
     for (size_t i = 0; i < VP_ARRAY_SIZE(mutations); i++) {
@@ -414,7 +403,7 @@ test_mutations(void **state)
 static void
 test_mutation_values(void **state)
 {
-    vp_autofree char *base = fixture("nodedev/generated/pci_0000_01_00_0.xml");
+    vp_autofree char *base = vp_test_fixture("nodedev/generated/pci_0000_01_00_0.xml");
     const mutation numa = {"<numa node='0'/>", "<numa node='-1'/>", NULL};
     const mutation parent = {"<parent>pci_0000_00_1c_0</parent>", "<parent>pci_0000_00_1c</parent>",
                              NULL};
@@ -450,7 +439,7 @@ test_mutation_values(void **state)
 static void
 test_truncated_and_empty(void **state)
 {
-    vp_autofree char *base = fixture("nodedev/generated/pci_0000_01_00_0.xml");
+    vp_autofree char *base = vp_test_fixture("nodedev/generated/pci_0000_01_00_0.xml");
     vp_autofree char *half = vp_strndup(base, strlen(base) / 2);
     vp_device d;
     vp_error err = {0};
@@ -519,10 +508,10 @@ test_doctype_refused(void **state)
 static void
 test_net(void **state)
 {
-    vp_autofree char *upstream = fixture("nodedev/libvirt/net_00_13_02_b9_f9_d3.xml");
-    vp_autofree char *eth2 = fixture("nodedev/generated/net_eth2_00_1b_21_aa_bb_c2.xml");
-    vp_autofree char *lo = fixture("nodedev/generated/net_lo_00_00_00_00_00_00.xml");
-    vp_autofree char *pci = fixture("nodedev/generated/pci_0000_01_00_0.xml");
+    vp_autofree char *upstream = vp_test_fixture("nodedev/libvirt/net_00_13_02_b9_f9_d3.xml");
+    vp_autofree char *eth2 = vp_test_fixture("nodedev/generated/net_eth2_00_1b_21_aa_bb_c2.xml");
+    vp_autofree char *lo = vp_test_fixture("nodedev/generated/net_lo_00_00_00_00_00_00.xml");
+    vp_autofree char *pci = vp_test_fixture("nodedev/generated/pci_0000_01_00_0.xml");
     char *ifname = NULL, *parent = NULL;
     vp_error err = {0};
 
@@ -587,7 +576,7 @@ test_every_prefix(void **state)
 
     (void)state;
     for (size_t f = 0; f < VP_ARRAY_SIZE(files); f++) {
-        vp_autofree char *xml = fixture(files[f]);
+        vp_autofree char *xml = vp_test_fixture(files[f]);
         size_t len = strlen(xml);
 
         for (size_t n = 0; n <= len; n++) {

@@ -40,18 +40,6 @@
 
 /* ---- helpers: fixtures, models, requests ---- */
 
-static char *
-read_text(const char *path)
-{
-    char *buf = NULL;
-    size_t len;
-    int r = vp_read_file(path, 1 << 20, &buf, &len);
-
-    if (r < 0)
-        fail_msg("%s: %s", path, strerror(-r));
-    return buf;
-}
-
 static vp_device *
 add_dev(vp_host *h, const char *addr, unsigned group, const char *driver, uint32_t cls)
 {
@@ -437,7 +425,7 @@ static const char group26_metadata[] = "<vpass>\n"
 static void
 test_group26_q35(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = host_bcm5720("q35-test", xml);
     vp_autofree char *after = NULL;
     request r;
@@ -474,7 +462,7 @@ test_group26_q35(void **state)
 static void
 test_one_function_isolates_sibling(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = host_bcm5720("q35-test", xml);
     vp_autoxmldoc md = NULL;
     vp_autofree char *driver = NULL;
@@ -529,7 +517,7 @@ test_one_function_isolates_sibling(void **state)
 static void
 test_all_functions(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = vp_host_new();
     request r;
     vp_plan p;
@@ -559,7 +547,7 @@ test_all_functions(void **state)
 static void
 test_multifunction_live_refused(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = host_bcm5720("q35-test", xml);
     vp_error err = {0};
     request r;
@@ -580,7 +568,7 @@ test_multifunction_live_refused(void **state)
 static void
 test_block_names_finding(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = vp_host_new();
     vp_error err = {0};
     vp_pci_addr a;
@@ -620,17 +608,6 @@ root_ctl(xmlNode *domain)
     return NULL;
 }
 
-/* S with the first FROM replaced by TO (allocated); fails when FROM is absent. */
-static char *
-replace_once(const char *s, const char *from, const char *to)
-{
-    const char *at = strstr(s, from);
-
-    if (!at)
-        fail_msg("'%s' not found", from);
-    return vp_asprintf("%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
-}
-
 static char *
 pcihole64_of(const char *domain_xml)
 {
@@ -647,7 +624,7 @@ pcihole64_of(const char *domain_xml)
 static void
 test_gpu_i440fx(void **state)
 {
-    vp_autofree char *xml = read_text(I440FX_XML);
+    vp_autofree char *xml = vp_test_read_text(I440FX_XML);
     vp_autoptr(vp_host) h = host_gpu("QEMUGuest2", xml, 0);
     vp_autofree char *after = NULL;
     vp_autofree char *hole = NULL;
@@ -674,10 +651,10 @@ test_gpu_i440fx(void **state)
     assert_string_equal(hole, "67108864");
     /* Nothing else of the definition changed. */
     orig = canon(xml);
-    expect = replace_once(orig, "<controller type=\"pci\" index=\"0\" model=\"pci-root\"/>",
-                          "<controller type=\"pci\" index=\"0\" model=\"pci-root\">\n"
-                          "      <pcihole64 unit=\"KiB\">67108864</pcihole64>\n"
-                          "    </controller>");
+    expect = vp_test_replace(orig, "<controller type=\"pci\" index=\"0\" model=\"pci-root\"/>",
+                             "<controller type=\"pci\" index=\"0\" model=\"pci-root\">\n"
+                             "      <pcihole64 unit=\"KiB\">67108864</pcihole64>\n"
+                             "    </controller>");
     got = canon(p.steps[0].xml);
     assert_string_equal(got, expect);
     /* Slots 1 (PIIX3) and 2 (the held hostdev) are taken: the card gets 00:03. */
@@ -695,8 +672,8 @@ test_gpu_i440fx(void **state)
 static void
 test_gpu_q35_windows(void **state)
 {
-    vp_autofree char *plain = read_text(Q35_XML);
-    vp_autofree char *holed = read_text(Q35_HOLE_XML);
+    vp_autofree char *plain = vp_test_read_text(Q35_XML);
+    vp_autofree char *holed = vp_test_read_text(Q35_HOLE_XML);
     request r;
     vp_plan p;
 
@@ -735,7 +712,7 @@ test_gpu_q35_windows(void **state)
         hole = pcihole64_of(p.steps[0].xml);
         assert_string_equal(hole, "33554432");
         orig = canon(holed);
-        expect = replace_once(orig, ">1048576<", ">33554432<");
+        expect = vp_test_replace(orig, ">1048576<", ">33554432<");
         got = canon(p.steps[0].xml);
         assert_string_equal(got, expect);
         assert_non_null(strstr(step(&p, 1, VP_STEP_ADD_CONTROLLER)->xml, "index=\"3\""));
@@ -785,7 +762,7 @@ test_gpu_q35_windows(void **state)
 static void
 test_maxphysaddr(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = host_gpu("q35-test", xml, 512 * GiB);
     vp_autoxmldoc rd = NULL;
     vp_autofree char *mode = NULL;
@@ -830,8 +807,8 @@ test_maxphysaddr(void **state)
 static void
 test_ovmf(void **state)
 {
-    vp_autofree char *xml = read_text(OVMF_XML);
-    vp_autofree char *pflash = read_text(PFLASH_XML);
+    vp_autofree char *xml = vp_test_read_text(OVMF_XML);
+    vp_autofree char *pflash = vp_test_read_text(PFLASH_XML);
     vp_autoptr(vp_host) h = host_gpu("fedora", xml, 128 * GiB);
     vp_autofree char *after = NULL;
     vp_autofree char *back = NULL;
@@ -906,7 +883,7 @@ test_ovmf(void **state)
 static void
 test_idempotent(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = host_bcm5720("q35-test", xml);
     vp_autofree char *after = NULL;
     request r;
@@ -972,10 +949,10 @@ roundtrip(const vp_host *h, const char *name, const char *xml, unsigned group, v
 static void
 test_roundtrip(void **state)
 {
-    vp_autofree char *q35 = read_text(Q35_XML);
-    vp_autofree char *holed = read_text(Q35_HOLE_XML);
-    vp_autofree char *i440 = read_text(I440FX_XML);
-    vp_autofree char *markup = read_text(MARKUP_XML);
+    vp_autofree char *q35 = vp_test_read_text(Q35_XML);
+    vp_autofree char *holed = vp_test_read_text(Q35_HOLE_XML);
+    vp_autofree char *i440 = vp_test_read_text(I440FX_XML);
+    vp_autofree char *markup = vp_test_read_text(MARKUP_XML);
 
     (void)state;
     {
@@ -1004,7 +981,7 @@ test_roundtrip(void **state)
 static void
 test_detach_steps(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = host_bcm5720("q35-test", xml);
     vp_autofree char *after = NULL;
     vp_autofree char *md_xml = NULL;
@@ -1068,7 +1045,7 @@ test_detach_steps(void **state)
 static void
 test_hook_policy_kept(void **state)
 {
-    vp_autofree char *plain = read_text(Q35_XML);
+    vp_autofree char *plain = vp_test_read_text(Q35_XML);
     const char *uuid_end = strstr(plain, "</uuid>");
     vp_autofree char *xml = NULL;
     vp_autofree char *after = NULL;
@@ -1138,7 +1115,7 @@ test_hook_policy_kept(void **state)
 static void
 test_detach_isolated_and_unmanaged(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = host_bcm5720("q35-test", xml);
     vp_autoptr(vp_host) later = vp_host_new();
     vp_autofree char *after = NULL;
@@ -1209,7 +1186,7 @@ rom_of(const vp_plan *p, size_t i, char *buf, size_t len)
 static void
 test_rom_modes(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = host_gpu("q35-test", xml, 0);
     vp_error err = {0};
     char buf[256];
@@ -1275,7 +1252,7 @@ static void
 test_markup_is_data(void **state)
 {
     static const char evil[] = "a'b<c>&\"d";
-    vp_autofree char *xml = read_text(MARKUP_XML);
+    vp_autofree char *xml = vp_test_read_text(MARKUP_XML);
     vp_autoptr(vp_host) h = vp_host_new();
     vp_autofree char *rom_path = vp_asprintf("/tmp/%s.rom", evil);
     vp_autofree char *name = NULL;
@@ -1359,7 +1336,7 @@ write_file(const char *dir, const char *name, const char *text)
 static void
 test_templates_errors(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = host_bcm5720("q35-test", xml);
     char dir[] = "/tmp/vpass-test-tpl-XXXXXX";
     vp_error err = {0};
@@ -1382,7 +1359,7 @@ test_templates_errors(void **state)
     assert_non_null(mkdtemp(dir));
     r.req.templates_dir = dir;
     {
-        vp_autofree char *ctl = read_text(TEMPLATES "/controller-pcie-root-port.xml");
+        vp_autofree char *ctl = vp_test_read_text(TEMPLATES "/controller-pcie-root-port.xml");
 
         write_file(dir, "controller-pcie-root-port.xml", ctl);
     }
@@ -1413,7 +1390,7 @@ test_templates_errors(void **state)
 
     /* The metadata template is read too. */
     {
-        vp_autofree char *src = read_text(TEMPLATES "/hostdev-pci.xml");
+        vp_autofree char *src = vp_test_read_text(TEMPLATES "/hostdev-pci.xml");
 
         write_file(dir, "hostdev-pci.xml", src);
         write_file(dir, "metadata.xml", "<vpass:vpass xmlns:vpass='urn:vpass:domain:1'/>");
@@ -1427,8 +1404,8 @@ test_templates_errors(void **state)
 static void
 test_interface_template(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
-    vp_autofree char *tpl = read_text(TEMPLATES "/interface-hostdev.xml");
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
+    vp_autofree char *tpl = vp_test_read_text(TEMPLATES "/interface-hostdev.xml");
     vp_autoxmldoc dom = parse(xml);
     vp_autoxmldoc t = parse(tpl);
     vp_autofree char *out = NULL;
@@ -1520,8 +1497,8 @@ test_parse_size(void **state)
 static void
 test_render(void **state)
 {
-    vp_autofree char *q35 = read_text(Q35_XML);
-    vp_autofree char *i440 = read_text(I440FX_XML);
+    vp_autofree char *q35 = vp_test_read_text(Q35_XML);
+    vp_autofree char *i440 = vp_test_read_text(I440FX_XML);
     vp_autofree char *lv = NULL;
     vp_autofree char *qemu = NULL;
     vp_autofree char *pve = NULL;
@@ -1764,7 +1741,7 @@ embed_roundtrip(const char *dir, const char *fixture, const char *name, unsigned
                 vp_host *(*make)(const char *, const char *, uint64_t), uint64_t big,
                 vp_mmio_mode mmio, const char *expect_in_x1)
 {
-    vp_autofree char *in = read_text(fixture);
+    vp_autofree char *in = vp_test_read_text(fixture);
     /* libvirt's own output is not a fixed point of its define: controllers it adds while
      * assigning addresses are appended, a define sorts them by type. Start from the
      * definition as a second define writes it, which any redefinition (virsh edit too)

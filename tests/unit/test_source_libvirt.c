@@ -43,19 +43,6 @@ typedef struct {
     unsigned fetched_pci, fetched_net; /* documents handed out: one round trip each */
 } fake_host;
 
-static char *
-fixture(const char *rel)
-{
-    vp_autofree char *path = NULL;
-    char *buf = NULL;
-
-    if (!rel)
-        return NULL;
-    path = vp_path_join(VP_TEST_FIXTURES, rel);
-    assert_int_equal(vp_read_file(path, 1 << 20, &buf, NULL), 0);
-    return buf;
-}
-
 /* The items FILTER keeps, as the real op returns them (listing order); *FETCHED counts them. */
 static vp_virt_xml *
 make_list(const fake_item *items, size_t n, const vp_virt_filter *filter, size_t *ret_n,
@@ -68,7 +55,7 @@ make_list(const fake_item *items, size_t n, const vp_virt_filter *filter, size_t
         if (filter && filter->keep && !filter->keep(filter->ctx, items[i].name))
             continue;
         list[k].name = vp_strdup(items[i].name);
-        list[k].xml = items[i].file ? fixture(items[i].file) : vp_strdup(items[i].xml);
+        list[k].xml = items[i].file ? vp_test_fixture(items[i].file) : vp_strdup(items[i].xml);
         list[k].error = vp_strdup(items[i].error);
         k++;
     }
@@ -122,8 +109,8 @@ fake_list_domains(vp_virt *v, vp_virt_domain **ret, size_t *ret_n, vp_error *err
         list[i].uuid = vp_strdup(d->uuid);
         list[i].running = d->running;
         list[i].persistent = d->persistent;
-        list[i].live_xml = d->live_file ? fixture(d->live_file) : vp_strdup(d->live_xml);
-        list[i].config_xml = fixture(d->config_file);
+        list[i].live_xml = d->live_file ? vp_test_fixture(d->live_file) : vp_strdup(d->live_xml);
+        list[i].config_xml = vp_test_fixture(d->config_file);
         list[i].error = vp_strdup(d->error);
     }
     *ret = list;

@@ -34,28 +34,6 @@
 
 /* ---- helpers ---- */
 
-static char *
-read_text(const char *path)
-{
-    char *buf = NULL;
-    int r = vp_read_file(path, 1 << 20, &buf, NULL);
-
-    if (r < 0)
-        fail_msg("%s: %s", path, strerror(-r));
-    return buf;
-}
-
-/* S with the first FROM replaced by TO (allocated). */
-static char *
-replace(const char *s, const char *from, const char *to)
-{
-    const char *at = strstr(s, from);
-
-    if (!at)
-        fail_msg("'%s' not in the text", from);
-    return vp_asprintf("%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
-}
-
 /* A small domain NAME whose definition holds ADDR as a hostdev, or as an interface with MAC. */
 static char *
 dom_xml(const char *name, const char *uuid, const char *addr, const char *mac)
@@ -618,7 +596,7 @@ test_inventory_nodedev(void **state)
     (void)state;
     for (size_t i = 0; i < VP_ARRAY_SIZE(files); i++) {
         vp_autofree char *path = vp_asprintf("%s/%s", NODEDEV, files[i]);
-        vp_autofree char *xml = read_text(path);
+        vp_autofree char *xml = vp_test_read_text(path);
         vp_device d;
 
         assert_int_equal(vp_nodedev_parse_pci(xml, &d, &err), 0);
@@ -689,7 +667,7 @@ test_state_host(void **state)
 static void
 test_attach_auto(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = lab_host(LAB_ALL, xml);
     vp_plan_request r = request(h, xml);
     vp_sriov_request s = sr_auto();
@@ -782,7 +760,7 @@ test_attach_auto(void **state)
 static void
 test_attach_auto_preference(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_plan_request r;
     vp_sriov_request s = sr_auto();
     vp_sriov_choice c;
@@ -823,7 +801,7 @@ test_attach_auto_preference(void **state)
 static void
 test_choose_is_attach_choice(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = lab_host(LAB_VM1 | LAB_DB1, xml);
     vp_plan_request r = request(h, xml);
     vp_sriov_request s = sr_auto();
@@ -858,7 +836,7 @@ test_choose_is_attach_choice(void **state)
 static void
 test_attach_refusals(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = lab_host(LAB_ALL, xml);
     vp_plan_request r = request(h, xml);
     vp_sriov_request s;
@@ -959,15 +937,15 @@ test_attach_refusals(void **state)
 static void
 test_attach_numa(void **state)
 {
-    vp_autofree char *base = read_text(Q35_XML);
+    vp_autofree char *base = vp_test_read_text(Q35_XML);
     /* CPUs 6-11 are the lab's second node; the PF's local_cpulist is 0-5,12-17. */
-    vp_autofree char *far = replace(base, "cpuset='0-1'", "cpuset='6-7'");
-    vp_autofree char *far_pin = replace(far, "</vcpu>",
-                                        "</vcpu><cputune><vcpupin vcpu='0' "
-                                        "cpuset='8'/></cputune>");
-    vp_autofree char *near_pin = replace(base, "</vcpu>",
-                                         "</vcpu><cputune><vcpupin vcpu='0' "
-                                         "cpuset='12-13'/></cputune>");
+    vp_autofree char *far = vp_test_replace(base, "cpuset='0-1'", "cpuset='6-7'");
+    vp_autofree char *far_pin = vp_test_replace(far, "</vcpu>",
+                                                "</vcpu><cputune><vcpupin vcpu='0' "
+                                                "cpuset='8'/></cputune>");
+    vp_autofree char *near_pin = vp_test_replace(base, "</vcpu>",
+                                                 "</vcpu><cputune><vcpupin vcpu='0' "
+                                                 "cpuset='12-13'/></cputune>");
     vp_cpuset local;
     vp_sriov_request s = sr_auto();
     vp_error err = {0};
@@ -1013,7 +991,7 @@ test_attach_numa(void **state)
 static void
 test_attach_trust(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = lab_host(LAB_ALL, xml);
     vp_plan_request r = request(h, xml);
     vp_sriov_request s = sr_auto();
@@ -1091,7 +1069,7 @@ test_attach_trust(void **state)
 static void
 test_detach_restores_settings(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autofree char *after = NULL;
     vp_autoptr(vp_host) h = lab_host(LAB_ALL, xml);
     vp_plan_request r = request(h, xml);
@@ -1183,7 +1161,7 @@ test_detach_bad_record(void **state)
         "<vpass:vf address='3b:10' pf='enp59s0f0' index='1' old-trust='on'/>",
         "<vpass:vf address='0000:3b:10.2' pf='' index='1' old-trust='on'/>",
     };
-    vp_autofree char *base = read_text(Q35_XML);
+    vp_autofree char *base = vp_test_read_text(Q35_XML);
 
     (void)state;
     for (size_t i = 0; i < VP_ARRAY_SIZE(bad); i++) {
@@ -1191,12 +1169,12 @@ test_detach_bad_record(void **state)
             "<metadata><vpass:vpass xmlns:vpass='urn:vpass:domain:1'><vpass:device "
             "address='0000:3b:10.2' kind='interface'/>%s</vpass:vpass></metadata><memory ",
             bad[i]);
-        vp_autofree char *with_md = replace(base, "<memory ", md);
+        vp_autofree char *with_md = vp_test_replace(base, "<memory ", md);
         vp_autofree char *xml =
-            replace(with_md, "</devices>",
-                    "<interface type='hostdev' managed='yes'><source><address type='pci' "
-                    "domain='0x0000' bus='0x3b' slot='0x10' function='0x2'/></source>"
-                    "</interface></devices>");
+            vp_test_replace(with_md, "</devices>",
+                            "<interface type='hostdev' managed='yes'><source><address type='pci' "
+                            "domain='0x0000' bus='0x3b' slot='0x10' function='0x2'/></source>"
+                            "</interface></devices>");
         vp_autoptr(vp_host) h = lab_host(LAB_ALL, xml);
         vp_plan_request r = request(h, xml);
         vp_sriov_request d = {0};
@@ -1218,7 +1196,7 @@ test_detach_bad_record(void **state)
 static void
 test_apply_set_vf(void **state)
 {
-    vp_autofree char *xml = read_text(Q35_XML);
+    vp_autofree char *xml = vp_test_read_text(Q35_XML);
     vp_autoptr(vp_host) h = lab_host(LAB_ALL, xml);
     vp_plan_request r = request(h, xml);
     vp_sriov_request s = sr_auto();
