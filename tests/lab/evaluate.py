@@ -368,6 +368,23 @@ def topology_checks(run, stages, notes):
                    f"{nic} after binding: driver={drv}, /dev/vfio groups: {sorted(probes)}")
 
 
+def read_guest_run(run, path, qemu_rc, seconds, what):
+    """The records of a guest's data file PATH and the "guest" result: QEMU exited 0 and the
+    guest said DONE (WHAT: how the uptime is named). Returns (records, done uptime or None)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    records, done = parse_records(text)
+    guest_ok = qemu_rc == 0 and done is not None
+    why = {124: "timed out", 137: "killed after timing out"}.get(qemu_rc, f"qemu exit {qemu_rc}")
+    run.result("guest", guest_ok,
+               f"{seconds}s wall, {what} {done}s" if guest_ok
+               else f"{why}, {'finished' if done else 'did not finish'} ({len(records)} records)")
+    return records, done
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--topology", required=True)
@@ -378,17 +395,7 @@ def main():
     args = ap.parse_args()
 
     run = Run(args.topology)
-    try:
-        with open(args.data, encoding="utf-8", errors="replace") as f:
-            text = f.read()
-    except OSError:
-        text = ""
-    records, done = parse_records(text)
-    guest_ok = args.qemu_rc == 0 and done is not None
-    why = {124: "timed out", 137: "killed after timing out"}.get(args.qemu_rc, f"qemu exit {args.qemu_rc}")
-    run.result("guest", guest_ok,
-               f"{args.seconds}s wall, guest uptime {done}s" if guest_ok
-               else f"{why}, {'finished' if done else 'did not finish'} ({len(records)} records)")
+    records, done = read_guest_run(run, args.data, args.qemu_rc, args.seconds, "guest uptime")
 
     stages, notes = {}, {}
     vpass_runs, sanitizer = 0, []

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from evaluate import (SANITIZER, Run, Stage, generic_stage_checks, kernel_verdict,  # noqa: E402
-                      parse_records)
+                      read_guest_run)
 
 NOT_VIABLE = re.compile(r"group \d+ is not viable")
 VPASS_KINDS = ("groups", "attach", "detach", "install", "status")
@@ -208,17 +208,8 @@ def main():
     args = ap.parse_args()
 
     run = Run("full")
-    try:
-        with open(args.data, encoding="utf-8", errors="replace") as f:
-            data = f.read()
-    except OSError:
-        data = ""
-    records, done = parse_records(data)
-    guest_ok = args.qemu_rc == 0 and done is not None
-    why = {124: "timed out", 137: "killed after timing out"}.get(args.qemu_rc, f"qemu exit {args.qemu_rc}")
-    run.result("guest", guest_ok,
-               f"{args.seconds}s wall, outer guest uptime {done}s" if guest_ok
-               else f"{why}, {'finished' if done else 'did not finish'} ({len(records)} records)")
+    records, done = read_guest_run(run, args.data, args.qemu_rc, args.seconds,
+                                   "outer guest uptime")
     full = Full(records)
     n = full.notes
     times = []

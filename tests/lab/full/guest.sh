@@ -189,6 +189,29 @@ boot_inner() {
   log "$stage: $name stopped; its console: $(grep -a '^INNER \(NIC\|DONE\)' "/var/log/libvirt/qemu/$name-serial.log" | tr -d '\r' | tr '\n' ' ')"
 }
 
+# vpass_cycle STAGE DOMAIN SELECTION...: define DOMAIN, vpass attach SELECTION --config, boot
+# the inner guest, vpass detach SELECTION --reattach --config, undefine; the definition and the
+# kernel's drivers recorded at each step under STAGE.
+vpass_cycle() {
+  local st=$1 dom=$2
+  shift 2
+  note "$st" "t0=$(uptime_s)"
+  define "$dom"
+  record "$st" dumpxml-before virsh dumpxml --inactive "$dom"
+  log "$st: vpass attach --domain $dom $* --config"
+  record "$st" attach "$VPASS" attach --domain "$dom" "$@" --config
+  record "$st" dumpxml virsh dumpxml --inactive "$dom"
+  drivers "$st.attached"
+  boot_inner "$st" "$dom"
+  drivers "$st.stopped"
+  log "$st: vpass detach --domain $dom $* --reattach --config"
+  record "$st" detach "$VPASS" detach --domain "$dom" "$@" --reattach --config
+  record "$st" dumpxml-after virsh dumpxml --inactive "$dom"
+  drivers "$st.detached"
+  record "$st" undefine virsh undefine "$dom"
+  note "$st" "t1=$(uptime_s)"
+}
+
 # hook_running STAGE: what the hook holds while its domain runs.
 hook_running() {
   record "$1" status "$VPASS" --json hook --status
@@ -240,38 +263,9 @@ else
   done
 
   # -- vpass attach --group: the whole multifunction card.
-  note mf "t0=$(uptime_s)"
-  define inner-mf
-  record mf dumpxml-before virsh dumpxml --inactive inner-mf
-  log "mf: vpass attach --domain inner-mf --group $g_mf --config"
-  record mf attach "$VPASS" attach --domain inner-mf --group "$g_mf" --config
-  record mf dumpxml virsh dumpxml --inactive inner-mf
-  drivers mf.attached
-  boot_inner mf inner-mf
-  drivers mf.stopped
-  log "mf: vpass detach --domain inner-mf --group $g_mf --reattach --config"
-  record mf detach "$VPASS" detach --domain inner-mf --group "$g_mf" --reattach --config
-  record mf dumpxml-after virsh dumpxml --inactive inner-mf
-  drivers mf.detached
-  record mf undefine virsh undefine inner-mf
-  note mf "t1=$(uptime_s)"
-
+  vpass_cycle mf inner-mf --group "$g_mf"
   # -- vpass attach --device: one e1000 behind the bridge; vpass isolates its sibling.
-  note dev "t0=$(uptime_s)"
-  define inner-dev
-  record dev dumpxml-before virsh dumpxml --inactive inner-dev
-  log "dev: vpass attach --domain inner-dev --device $br_a --config"
-  record dev attach "$VPASS" attach --domain inner-dev --device "$br_a" --config
-  record dev dumpxml virsh dumpxml --inactive inner-dev
-  drivers dev.attached
-  boot_inner dev inner-dev
-  drivers dev.stopped
-  log "dev: vpass detach --domain inner-dev --device $br_a --reattach --config"
-  record dev detach "$VPASS" detach --domain inner-dev --device "$br_a" --reattach --config
-  record dev dumpxml-after virsh dumpxml --inactive inner-dev
-  drivers dev.detached
-  record dev undefine virsh undefine inner-dev
-  note dev "t1=$(uptime_s)"
+  vpass_cycle dev inner-dev --device "$br_a"
 
   # -- The hook: installed, off except for inner-hook.
   note hook "t0=$(uptime_s)"
