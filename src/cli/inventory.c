@@ -1,7 +1,9 @@
 /* Building the host model for a command: choosing the source, loading devices and ledger. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "source/source.h"
@@ -21,7 +23,16 @@ warn_problems(const vp_host *h)
 static bool
 virt_is_this_machine(const vp_virt *v)
 {
-    return v && v->local && !vp_startswith(v->uri, "test");
+    return v && v->local && vp_virt_uri_is_this_machine(v->uri);
+}
+
+/* True when ROOT holds a sysfs PCI tree to read devices from. */
+static bool
+sysfs_readable(const char *root)
+{
+    vp_autofree char *devices = vp_path_join(root, "sys/bus/pci/devices");
+
+    return access(devices, R_OK | X_OK) == 0;
 }
 
 /* True when SCOPE selects something: then a part of the host is enough. Without a selection
@@ -83,33 +94,79 @@ load_part(vp_cli *cli, vp_host *h, vp_virt *v, const vp_cli_scope *scope, bool s
     return 0;
 }
 
+/* Every device from SOURCE, and the host's use of them. */
+static int
+load_devices(vp_cli *cli, vp_host *h, vp_virt *v, vp_source_kind source, vp_error *err)
+{
+    if (source == VP_SOURCE_LIBVIRT) {
+        if (vp_source_libvirt_load(h, v, err) < 0)
+            return -1;
+        /* On the host itself, sysfs adds what libvirt does not say (config space, resets,
+         * host use); remote, those facts stay unknown and the checks say "skipped". */
+        if (!virt_is_this_machine(v))
+            return 0;
+        vp_source_sysfs_enrich(h, cli->root, false);
+    } else if (vp_source_sysfs_load(h, cli->root, err) < 0) {
+        return -1;
+    }
+    return vp_source_host_facts_load(h, cli->root, err);
+}
+
 /* Every device from SOURCE and, when V is open, the ledger, fetched meanwhile. */
 static int
 load_whole(vp_cli *cli, vp_host *h, vp_virt *v, vp_source_kind source, vp_error *err)
 {
     vp_ledger_fetch *ledger = NULL;
-    int rc;
 
     if (v && vp_source_ledger_fetch_start(v, &ledger, err) < 0)
         return -1;
-    if (source == VP_SOURCE_LIBVIRT) {
-        rc = vp_source_libvirt_load(h, v, err);
-        /* On the host itself, sysfs adds what libvirt does not say (config space, resets,
-         * host use); remote, those facts stay unknown and the checks say "skipped". */
-        if (rc == 0 && virt_is_this_machine(v)) {
-            vp_source_sysfs_enrich(h, cli->root, false);
-            rc = vp_source_host_facts_load(h, cli->root, err);
-        }
-    } else {
-        rc = vp_source_sysfs_load(h, cli->root, err);
-        if (rc == 0)
-            rc = vp_source_host_facts_load(h, cli->root, err);
-    }
-    if (rc < 0) {
+    if (load_devices(cli, h, v, source, err) < 0) {
         vp_source_ledger_fetch_finish(NULL, ledger, err);
         return -1;
     }
     return vp_source_ledger_fetch_finish(h, ledger, err);
+}
+
+/* Opening the connection, and starting the ledger's fetch, on a thread of their own while the
+ * caller reads the devices from sysfs, which needs no connection: the daemon's share of
+ * opening (the test driver parses its whole host; a remote one costs round trips) and the
+ * domains' round trips overlap with the scan. */
+typedef struct {
+    const char *uri;
+    bool readonly;
+    pthread_t tid;
+    bool threaded;
+    vp_virt *v;
+    vp_error open_err;
+    vp_ledger_fetch *ledger;
+    vp_error ledger_err;
+    int ledger_rc;
+} opener;
+
+static void *
+opener_run(void *arg)
+{
+    opener *o = arg;
+
+    if (vp_virt_open(o->uri, o->readonly, &o->v, &o->open_err) == 0)
+        o->ledger_rc = vp_source_ledger_fetch_start(o->v, &o->ledger, &o->ledger_err);
+    return NULL;
+}
+
+static void
+opener_start(opener *o)
+{
+    o->threaded = pthread_create(&o->tid, NULL, opener_run, o) == 0;
+    if (!o->threaded)
+        opener_run(o);
+}
+
+static void
+opener_wait(opener *o)
+{
+    if (o->threaded)
+        pthread_join(o->tid, NULL);
+    o->threaded = false;
 }
 
 int
@@ -119,28 +176,50 @@ vp_cli_load_host_scoped(vp_cli *cli, bool write, const vp_cli_scope *scope, vp_h
     vp_autoptr(vp_host) h = vp_host_new();
     vp_autoptr(vp_virt) v = NULL;
     vp_source_kind source = cli->source;
-    vp_error conn_err = {0};
-    bool partial = false;
+    opener o = {.uri = cli->uri, .readonly = !write};
+    vp_error dev_err = {0};
+    bool partial = false, early;
+    int dev_rc = 0;
 
     /* An explicit --root names the host's filesystem: read it, not the daemon's view. */
     if (source == VP_SOURCE_AUTO && cli->root_given)
         source = VP_SOURCE_SYSFS;
 
-    if (vp_virt_open(cli->uri, !write, &v, &conn_err) < 0) {
+    /* On the host itself, sysfs says everything libvirt's node devices would and more, without
+     * a round trip per device: auto takes it when the URI already tells (libvirt's default
+     * URI is known only once connected; the choice is made again below). */
+    if (source == VP_SOURCE_AUTO &&
+        vp_virt_uri_is_this_machine(cli->uri ? cli->uri : getenv("LIBVIRT_DEFAULT_URI")) &&
+        sysfs_readable(cli->root))
+        source = VP_SOURCE_SYSFS;
+
+    /* Devices from sysfs need no connection: read them while it opens. */
+    early = source == VP_SOURCE_SYSFS;
+    if (early) {
+        opener_start(&o);
+        dev_rc = load_devices(cli, h, NULL, source, &dev_err);
+        opener_wait(&o);
+        v = VP_STEAL(&o.v);
+    } else {
+        vp_virt_open(cli->uri, !write, &v, &o.open_err);
+    }
+    if (!v) {
         /* The sysfs source can stand alone for reading: ownership is then unknown. An
          * explicit -c that fails, or a command that must change a domain, is an error. */
         if (source == VP_SOURCE_LIBVIRT || cli->uri || write) {
-            *err = conn_err;
+            *err = o.open_err;
             return -1;
         }
         if (source == VP_SOURCE_AUTO)
             source = VP_SOURCE_SYSFS;
         fprintf(stderr, "vpass: warning: %s; domains unknown, reading devices from sysfs\n",
-                conn_err.msg);
+                o.open_err.msg);
     }
 
     if (source == VP_SOURCE_AUTO) {
-        if (v->has_nodedev)
+        if (virt_is_this_machine(v) && sysfs_readable(cli->root))
+            source = VP_SOURCE_SYSFS;
+        else if (v->has_nodedev)
             source = VP_SOURCE_LIBVIRT;
         else if (v->local)
             source = VP_SOURCE_SYSFS;
@@ -151,6 +230,7 @@ vp_cli_load_host_scoped(vp_cli *cli, bool write, const vp_cli_scope *scope, vp_h
         }
     }
     if (source == VP_SOURCE_SYSFS && v && !v->local && !cli->root_given) {
+        vp_source_ledger_fetch_finish(NULL, o.ledger, err);
         vp_error_set(err, VP_E_USAGE, "--source sysfs reads this machine, but %s is remote",
                      v->uri);
         return vp_error_hint(err, "use --source libvirt for a remote host");
@@ -173,6 +253,15 @@ vp_cli_load_host_scoped(vp_cli *cli, bool write, const vp_cli_scope *scope, vp_h
             if (vp_source_host_facts_load(h, cli->root, err) < 0)
                 return -1;
         }
+    } else if (early) {
+        /* The devices are read; the ledger was started with the connection. */
+        if (o.ledger_rc < 0 || dev_rc < 0) {
+            vp_source_ledger_fetch_finish(NULL, o.ledger, err);
+            *err = o.ledger_rc < 0 ? o.ledger_err : dev_err;
+            return -1;
+        }
+        if (v && vp_source_ledger_fetch_finish(h, o.ledger, err) < 0)
+            return -1;
     } else if (load_whole(cli, h, v, source, err) < 0) {
         return -1;
     }

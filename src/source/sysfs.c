@@ -4,12 +4,14 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../util/fs.h"
 #include "../util/str.h"
@@ -32,9 +34,12 @@ typedef struct {
     vp_host *h;
     vp_pcilib *pl;
     const char *root;
-    char *root_real; /* realpath(root), to keep every device inside it */
-    bool groups;     /* ROOT/sys/kernel/iommu_groups lists at least one group */
-    bool names;      /* look names up in pci.ids */
+    char *root_real;    /* realpath(root), to keep every device inside it */
+    char *devices_real; /* realpath(ROOT/sys/bus/pci/devices) */
+    char *parent;       /* the last directory holding a device, as folded (device_dir) */
+    char *parent_real;  /* and its realpath() */
+    bool groups;        /* ROOT/sys/kernel/iommu_groups lists at least one group */
+    bool names;         /* look names up in pci.ids */
 } scan;
 
 /* One device being read: where its files are and whom to blame. */
@@ -43,6 +48,7 @@ typedef struct {
     vp_device *d;
     char addr[VP_PCI_ADDR_STRLEN];
     const char *dir;   /* canonical path of the device directory */
+    int dfd;           /* that directory, open: attributes are read relative to it */
     vp_pcilib_dev pci; /* what libpci read */
 } dev_ctx;
 
@@ -71,12 +77,11 @@ problem(dev_ctx *c, const char *fmt, ...)
 static int
 attr_u64(dev_ctx *c, const char *attr, uint64_t max, uint64_t *ret)
 {
-    vp_autofree char *path = vp_path_join(c->dir, attr);
     vp_autofree char *line = NULL;
     uint64_t v;
     int r;
 
-    r = vp_read_line(path, &line);
+    r = vp_read_line_at(c->dfd, attr, &line);
     if (r == -ENOENT)
         return 0;
     if (r < 0) {
@@ -95,10 +100,8 @@ attr_u64(dev_ctx *c, const char *attr, uint64_t max, uint64_t *ret)
 static int
 attr_text(dev_ctx *c, const char *attr, char **ret)
 {
-    vp_autofree char *path = vp_path_join(c->dir, attr);
-    int r;
+    int r = vp_read_line_at(c->dfd, attr, ret);
 
-    r = vp_read_line(path, ret);
     if (r == -ENOENT)
         return 0;
     if (r < 0) {
@@ -114,18 +117,17 @@ attr_text(dev_ctx *c, const char *attr, char **ret)
 static int
 attr_link(dev_ctx *c, const char *name, char **ret)
 {
-    vp_autofree char *path = vp_path_join(c->dir, name);
     struct stat st;
     int r;
 
-    r = vp_readlink(path, ret);
+    r = vp_readlink_at(c->dfd, name, ret);
     if (r == -ENOENT)
         return 0;
     if (r < 0) {
         problem(c, "%s: cannot read link: %s", name, strerror(-r));
         return -1;
     }
-    if (stat(path, &st) < 0)
+    if (fstatat(c->dfd, name, &st, 0) < 0)
         problem(c, "%s: link to %s leads nowhere", name, *ret);
     return 1;
 }
@@ -251,8 +253,10 @@ speed_from_code(unsigned code)
     return code < VP_ARRAY_SIZE(speeds) ? vp_strdup(speeds[code]) : NULL;
 }
 
-/* One link (maximum or negotiated) from the sysfs attributes, else from register REG_OFF of
- * the PCI Express capability at CAP (0 when not visible). */
+/* One link (maximum or negotiated) from register REG_OFF of the PCI Express capability at CAP,
+ * where the kernel's attributes come from too (drivers/pci/pci-sysfs.c: LnkCap, LnkCap2 for
+ * the speed, LnkSta) and libvirt reads it; from the sysfs attributes when CAP is 0 (not
+ * visible: a non-root reader gets 64 bytes of config space) or the register is cut off. */
 static void
 read_link(dev_ctx *c, vp_link *l, const char *speed_attr, const char *width_attr, unsigned cap,
           size_t reg_off)
@@ -263,24 +267,24 @@ read_link(dev_ctx *c, vp_link *l, const char *speed_attr, const char *width_attr
     uint32_t reg32;
     uint16_t reg16;
 
+    if (cap && reg_off == CFG_EXP_LNKCAP && vp_pcilib_dev_read32(&c->pci, cap + reg_off, &reg32)) {
+        l->present = true;
+        l->speed = speed_from_code(reg32 & 0xf);
+        l->width = (reg32 >> 4) & 0x3f;
+        return;
+    }
+    if (cap && reg_off == CFG_EXP_LNKSTA && vp_pcilib_dev_read16(&c->pci, cap + reg_off, &reg16)) {
+        l->present = true;
+        l->speed = speed_from_code(reg16 & 0xf);
+        l->width = (reg16 >> 4) & 0x3f;
+        return;
+    }
     rs = attr_text(c, speed_attr, &speed);
     rw = attr_u64(c, width_attr, 0xff, &width);
     if (rs != 0 || rw != 0) {
         l->present = true;
         l->speed = rs > 0 ? speed_from_text(speed) : NULL;
         l->width = rw > 0 ? (unsigned)width : 0;
-        return;
-    }
-    if (!cap)
-        return;
-    if (reg_off == CFG_EXP_LNKCAP && vp_pcilib_dev_read32(&c->pci, cap + reg_off, &reg32)) {
-        l->present = true;
-        l->speed = speed_from_code(reg32 & 0xf);
-        l->width = (reg32 >> 4) & 0x3f;
-    } else if (reg_off == CFG_EXP_LNKSTA && vp_pcilib_dev_read16(&c->pci, cap + reg_off, &reg16)) {
-        l->present = true;
-        l->speed = speed_from_code(reg16 & 0xf);
-        l->width = (reg16 >> 4) & 0x3f;
     }
 }
 
@@ -289,7 +293,6 @@ read_bridge_pcie(dev_ctx *c)
 {
     const vp_pcilib_cap *exp = vp_pcilib_dev_find_cap(&c->pci, VP_PCI_CAP_ID_EXP, false);
     unsigned base_sub = c->d->class_code >> 8;
-    vp_autofree char *probe = vp_path_join(c->dir, "max_link_speed");
     uint8_t hdr;
     struct stat st;
 
@@ -302,7 +305,7 @@ read_bridge_pcie(dev_ctx *c)
     /* The kernel shows the link attributes only for PCI Express devices
      * (drivers/pci/pci-sysfs.c, pcie_dev_attrs_are_visible), so they tell PCIe even when a
      * non-root reader cannot see the capability list beyond 64 bytes of config space. */
-    c->d->is_pcie = exp || stat(probe, &st) == 0;
+    c->d->is_pcie = exp || fstatat(c->dfd, "max_link_speed", &st, 0) == 0;
     if (!c->d->is_pcie)
         return;
     read_link(c, &c->d->link_cap, "max_link_speed", "max_link_width", exp ? exp->offset : 0,
@@ -338,6 +341,7 @@ virtfn_cmp(const void *a, const void *b)
 static void
 read_sriov(dev_ctx *c, char **names)
 {
+    const vp_pcilib_cap *iov;
     virtfn *vfs = NULL;
     size_t n_vfs = 0, alloc = 0;
     uint64_t total;
@@ -366,12 +370,17 @@ read_sriov(dev_ctx *c, char **names)
     }
     free(vfs);
 
+    /* The kernel has sriov_totalvfs only for a function with the SR-IOV capability (it may
+     * show less than TotalVFs, a driver's limit): with no VFs, the whole extended config
+     * space read and no such capability, there is no file to look for. */
+    iov = vp_pcilib_dev_find_cap(&c->pci, VP_PCI_EXT_CAP_ID_SRIOV, true);
+    if (!iov && !n_vfs && c->pci.config_len >= 4096)
+        return;
     r = attr_u64(c, "sriov_totalvfs", 0xffff, &total);
     if (r > 0) {
         c->d->is_pf = true;
         c->d->vf_max = (unsigned)total;
     } else if (r == 0) {
-        const vp_pcilib_cap *iov = vp_pcilib_dev_find_cap(&c->pci, VP_PCI_EXT_CAP_ID_SRIOV, true);
         uint16_t t;
 
         if (iov && vp_pcilib_dev_read16(&c->pci, iov->offset + CFG_IOV_TOTALVF, &t)) {
@@ -435,8 +444,10 @@ read_facts(dev_ctx *c)
     /* Linux >= 5.15 lists the reset methods it would use, in order ("flr bus"), and hides
      * the file when there is none; older kernels have no file at all. */
     attr_text(c, "reset_method", &f->reset_method);
-    /* Only VGA-class devices have boot_vga: 1 for the one firmware used as the console. */
-    if (attr_u64(c, "boot_vga", 1, &v) > 0) {
+    /* Only VGA-class devices have boot_vga: 1 for the one firmware used as the console
+     * (pci_dev_attrs_are_visible); a device of another known class has no file to open. */
+    if ((!c->d->class_code || c->d->class_code >> 16 == 0x03) &&
+        attr_u64(c, "boot_vga", 1, &v) > 0) {
         f->has_boot_vga = true;
         f->boot_vga = v == 1;
     }
@@ -453,20 +464,91 @@ path_inside(const char *root, const char *path)
     return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
+/* BASE (canonical) with the relative path REL applied component by component, ".." folded. */
+static char *
+fold_path(const char *base, const char *rel)
+{
+    size_t len = strlen(base), alloc = len + strlen(rel) + 2;
+    char *out = vp_malloc0(alloc);
+    const char *p = rel;
+
+    memcpy(out, base, len + 1);
+    while (*p) {
+        size_t n = strcspn(p, "/");
+
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            char *slash = strrchr(out, '/');
+
+            len = slash && slash != out ? (size_t)(slash - out) : 1;
+            out[len] = '\0';
+        } else if (n && !(n == 1 && p[0] == '.')) {
+            if (len > 1)
+                out[len++] = '/';
+            memcpy(out + len, p, n);
+            len += n;
+            out[len] = '\0';
+        }
+        p += n;
+        p += *p == '/';
+    }
+    return out;
+}
+
+/* The canonical directory of the device LINK (ROOT/sys/bus/pci/devices/NAME) leads to: what
+ * realpath() gives, without its readlink() on each of a dozen components (system calls are
+ * most of a scan's time). The kernel's link is relative (../../../devices/pci0000:00/
+ * 0000:00:01.0/0000:01:00.0): folded onto the canonical devices directory, the directory
+ * holding the device is resolved once for all the functions it holds (a PF's VFs share it),
+ * and the device itself must be a directory, not a link. Anything else goes to realpath().
+ * NULL with errno set when it cannot be resolved. */
+static char *
+device_dir(scan *s, const char *link)
+{
+    vp_autofree char *target = NULL;
+    vp_autofree char *folded = NULL;
+    char *slash, *out;
+    const char *leaf;
+    struct stat st;
+
+    if (!s->devices_real || vp_readlink_at(AT_FDCWD, link, &target) < 0 || target[0] == '/')
+        return realpath(link, NULL);
+    folded = fold_path(s->devices_real, target);
+    slash = strrchr(folded, '/');
+    leaf = slash ? slash + 1 : "";
+    if (!*leaf || slash == folded)
+        return realpath(link, NULL);
+    *slash = '\0';
+    if (!s->parent || strcmp(s->parent, folded) != 0) {
+        free(s->parent);
+        free(s->parent_real);
+        s->parent = vp_strdup(folded);
+        s->parent_real = realpath(folded, NULL);
+    }
+    if (!s->parent_real)
+        return realpath(link, NULL);
+    out = vp_path_join(s->parent_real, leaf);
+    if (lstat(out, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        free(out);
+        return realpath(link, NULL);
+    }
+    return out;
+}
+
 /* Read one device; an unreadable one becomes a problem of the host, never an error. */
 static void
 load_device(scan *s, const entry *e)
 {
-    dev_ctx c = {.s = s};
+    dev_ctx c = {.s = s, .dfd = -1};
     vp_autofree char *link = NULL;
     vp_autofree char *dir = NULL;
     char **names = NULL;
+    DIR *dir_stream;
     vp_error err = {0};
     int r;
 
     vp_pci_addr_format(&e->addr, c.addr);
     link = vp_asprintf("%s/sys/bus/pci/devices/%s", s->root, e->name);
-    dir = realpath(link, NULL);
+    dir = device_dir(s, link);
     if (!dir) {
         problem(&c, "cannot resolve %s: %s", link, strerror(errno));
         return;
@@ -478,11 +560,15 @@ load_device(scan *s, const entry *e)
         return;
     }
     c.dir = dir;
-    r = vp_list_dir(dir, &names);
+    dir_stream = opendir(dir);
+    r = dir_stream ? vp_read_dir(dir_stream, &names) : -errno;
     if (r < 0) {
         problem(&c, "cannot list %s: %s", dir, strerror(-r));
+        if (dir_stream)
+            closedir(dir_stream);
         return;
     }
+    c.dfd = dirfd(dir_stream);
 
     c.d = vp_host_add_device(s->h);
     c.d->addr = e->addr;
@@ -504,6 +590,7 @@ load_device(scan *s, const entry *e)
 
     vp_pcilib_dev_clear(&c.pci);
     vp_strv_free(names);
+    closedir(dir_stream);
 }
 
 static int
@@ -771,6 +858,7 @@ vp_source_sysfs_load_opts(vp_host *h, const char *root, const vp_sysfs_opts *o, 
                .pl = pl,
                .root = root,
                .root_real = root_real,
+               .devices_real = realpath(devices, NULL),
                .groups = have_groups(groups),
                .names = !(o && o->no_names)};
     if (s.groups)
@@ -780,6 +868,9 @@ vp_source_sysfs_load_opts(vp_host *h, const char *root, const vp_sysfs_opts *o, 
         free(list[i].name);
     }
     free(list);
+    free(s.devices_real);
+    free(s.parent);
+    free(s.parent_real);
     if (s.groups) {
         if (o && o->only)
             read_regions_of(h, groups, first);

@@ -5,22 +5,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "str.h"
 
-int
-vp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+/* Read at most MAX bytes of FD into *RET_BUF, NUL-terminated; with LINE, stop once a newline
+ * has arrived: a sysfs attribute comes whole in one read(), and the read that would only
+ * return end-of-file is a system call saved per attribute. Closes FD. */
+static int
+read_fd(int fd, size_t max, bool line, char **ret_buf, size_t *ret_len)
 {
     vp_autofree char *buf = NULL;
     size_t len = 0, alloc = 0;
-    int fd;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
     for (;;) {
         ssize_t n;
 
@@ -37,7 +37,7 @@ vp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
         if (n == 0)
             break;
         len += (size_t)n;
-        if (len >= max)
+        if (len >= max || (line && memchr(buf + len - (size_t)n, '\n', (size_t)n)))
             break;
     }
     close(fd);
@@ -52,13 +52,26 @@ vp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 }
 
 int
-vp_read_line(const char *path, char **ret_line)
+vp_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -errno;
+    return read_fd(fd, max, false, ret_buf, ret_len);
+}
+
+int
+vp_read_line_at(int dirfd, const char *name, char **ret_line)
 {
     char *buf = NULL;
     char *nl;
-    int r;
+    int fd, r;
 
-    r = vp_read_file(path, 64 * 1024, &buf, NULL);
+    fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    r = read_fd(fd, 64 * 1024, true, &buf, NULL);
     if (r < 0)
         return r;
     nl = strchr(buf, '\n');
@@ -69,12 +82,18 @@ vp_read_line(const char *path, char **ret_line)
 }
 
 int
-vp_readlink(const char *path, char **ret_target)
+vp_read_line(const char *path, char **ret_line)
+{
+    return vp_read_line_at(AT_FDCWD, path, ret_line);
+}
+
+int
+vp_readlink_at(int dirfd, const char *name, char **ret_target)
 {
     char buf[PATH_MAX];
     ssize_t n;
 
-    n = readlink(path, buf, sizeof(buf) - 1);
+    n = readlinkat(dirfd, name, buf, sizeof(buf) - 1);
     if (n < 0)
         return -errno;
     buf[n] = '\0';
@@ -83,17 +102,20 @@ vp_readlink(const char *path, char **ret_target)
 }
 
 int
-vp_list_dir(const char *path, char ***ret)
+vp_readlink(const char *path, char **ret_target)
+{
+    return vp_readlink_at(AT_FDCWD, path, ret_target);
+}
+
+int
+vp_read_dir(DIR *d, char ***ret)
 {
     char **names = NULL;
     size_t n = 0, alloc = 0;
     struct dirent *de;
-    DIR *d;
 
-    d = opendir(path);
-    if (!d)
-        return -errno;
     /* Grown geometrically (vp_strv_push would rescan the vector each time). */
+    errno = 0;
     while ((de = readdir(d))) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
@@ -101,10 +123,28 @@ vp_list_dir(const char *path, char ***ret)
         names[n++] = vp_strdup(de->d_name);
         names[n] = NULL;
     }
-    closedir(d);
+    if (errno) {
+        int e = errno;
+
+        vp_strv_free(names);
+        return -e;
+    }
     vp_strv_sort(names);
     *ret = names;
     return 0;
+}
+
+int
+vp_list_dir(const char *path, char ***ret)
+{
+    DIR *d = opendir(path);
+    int r;
+
+    if (!d)
+        return -errno;
+    r = vp_read_dir(d, ret);
+    closedir(d);
+    return r;
 }
 
 int

@@ -1,6 +1,7 @@
 /* Read-only file access under a root directory (--root); every sysfs/procfs path goes here. */
 #pragma once
 
+#include <dirent.h>
 #include <stddef.h>
 
 /* These return 0 or a negative errno (so callers can tell -ENOENT apart) and never log. */
@@ -16,6 +17,15 @@ int vp_readlink(const char *path, char **ret_target);
 
 /* Names in directory PATH, sorted, without "." and ".."; *RET is a vp_strv (NULL if empty). */
 int vp_list_dir(const char *path, char ***ret);
+
+/* The same, NAME relative to the open directory DIRFD (or AT_FDCWD), as openat(2): a device's
+ * many attributes without walking its long path each time. */
+int vp_read_line_at(int dirfd, const char *name, char **ret_line);
+int vp_readlink_at(int dirfd, const char *name, char **ret_target);
+
+/* The names of open directory D as vp_list_dir gives them; D stays open (its dirfd() serves
+ * the *_at calls). */
+int vp_read_dir(DIR *d, char ***ret);
 
 /* Same as the above, relative to ROOT ("/" or a fixture tree). REL may start with '/'. */
 int vp_root_read_line(const char *root, const char *rel, char **ret_line);

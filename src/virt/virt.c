@@ -107,6 +107,12 @@ register_event_loop_for(const char *uri)
         registered = true;
 }
 
+bool
+vp_virt_uri_is_this_machine(const char *uri)
+{
+    return uri && uri_is_local(uri) && strncmp(uri, "test", 4) != 0;
+}
+
 int
 vp_virt_open(const char *uri, bool readonly, vp_virt **ret, vp_error *err)
 {

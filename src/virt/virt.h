@@ -130,6 +130,11 @@ struct vp_virt {
 
 /* Open URI (NULL: $LIBVIRT_DEFAULT_URI, then libvirt's default, as virsh does). READONLY for
  * read commands. -1 with ERR (VP_E_CONNECT) naming the URI and libvirt's reason. */
+/* True when URI names a driver managing this machine: local, and not libvirt's test driver
+ * (which describes a made-up host). False for NULL (libvirt's default: not known before
+ * connecting). */
+bool vp_virt_uri_is_this_machine(const char *uri);
+
 int vp_virt_open(const char *uri, bool readonly, vp_virt **ret, vp_error *err);
 
 /* Close and free; accepts NULL. */

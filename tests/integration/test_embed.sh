@@ -36,6 +36,13 @@ for n in $names; do
   expect_valid_xml "$(inactive_xml "$n")" "$n's definition passes libvirt's schema"
 done
 
+# A local driver manages this machine: without --root, source auto reads this machine's sysfs
+# (read-only). (The embedded driver has no node-device API; the full VFIO lab tier checks the
+# same choice on qemu:///system, which has one, against --source libvirt.)
+run -c "$EMBED_URI" groups
+expect_rc 0 "groups on this machine"
+expect_out "devices from sysfs under /, domains from qemu:///embed" "auto takes this machine's sysfs for a local driver"
+
 # firmware='efi' is resolved when the domain starts (libvirt 9.0): the firmware must exist.
 out=$(vsh domcapabilities --machine q35 --virttype qemu 2>&1)
 expect_out "<value>/usr/share/OVMF/OVMF_CODE[^<]*\\.fd</value>" "OVMF is installed and offered for q35 (package ovmf)"

@@ -171,6 +171,20 @@ def generic_stage_checks(run, st):
                + (f"; drivers differ: {wrong_driver}" if wrong_driver else "")
                + (f"; {wrong_verdict}" if wrong_verdict else ""))
 
+    # Where libvirtd runs (the full tier), vpass reads this machine's sysfs by default; its
+    # node-device API must tell the same groups, members, drivers and verdicts.
+    via_libvirt, rc_l = st.json("groups-libvirt")
+    if via_libvirt is not None or rc_l is not None:
+        def view(gs):
+            return {g["group"]: (g["verdict"], sorted((d["address"], d.get("driver")) for d in g["devices"]))
+                    for g in gs or []}
+        a, b = view(groups), view(via_libvirt)
+        differ = [f"group {g}: sysfs {a.get(g)} libvirt {b.get(g)}" for g in sorted(set(a) | set(b))
+                  if a.get(g) != b.get(g)]
+        run.result(f"{st.name}.sources-agree", rc_l == 0 and not differ,
+                   f"--source libvirt: exit {rc_l}, {len(b)} groups"
+                   + (f"; {differ[:3]}" if differ else "; the same as from sysfs"))
+
     probes = st.probes()
     if probes:
         disagree = []

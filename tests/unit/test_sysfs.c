@@ -813,6 +813,7 @@ static void
 test_edge_cases(void **state)
 {
     char *root = tree_new();
+    char *elsewhere = tree_new();
     uint8_t cfg[4096];
     vp_autofree char *vfs = NULL;
     vp_autoptr(vp_pcilib) pl = NULL;
@@ -881,6 +882,19 @@ test_edge_cases(void **state)
     put_link(root, "sys/bus/pci/devices/0000:00:07.0", "../../../devices/pci0000:00/nothing");
     put_str(root, "sys/bus/pci/devices/garbage", "");
     put_link(root, "sys/bus/pci/devices/0:0:8.0", "../../../devices/pci0000:00/0000:00:02.0");
+    /* Relative links that leave the tree: by ".." beyond the root, and through a directory
+     * that is a link to another tree (the device itself is a plain directory there). */
+    put_link(root, "sys/bus/pci/devices/0000:00:08.0",
+             "../../../../../../../../../../../../../../../../../../../../..");
+    {
+        vp_autofree char *dev = vp_path_join(elsewhere, "0000:00:09.0");
+        vp_autofree char *bus = vp_path_join(root, "sys/devices/pci0000:09");
+
+        mkdir_p(dev);
+        assert_int_equal(symlink(elsewhere, bus), 0);
+        put_link(root, "sys/bus/pci/devices/0000:00:09.0",
+                 "../../../devices/pci0000:09/0000:00:09.0");
+    }
     {
         vp_autofree char *groups = vp_path_join(root, "sys/kernel/iommu_groups");
 
@@ -961,11 +975,14 @@ test_edge_cases(void **state)
             check_device(h, &expect[i]);
     }
     assert_false(h->iommu_present);
-    assert_int_equal(h->n_problems, 5);
+    assert_int_equal(h->n_problems, 7);
     assert_true(has_problem(h, "0000:00:04.0", "numa_node: malformed value 'zero'"));
     assert_true(has_problem(h, "0000:00:06.0",
                             "/sys/bus/pci/devices/0000:00:06.0 leads to /, "
                             "outside"));
+    assert_true(has_problem(h, "0000:00:08.0", "leads to /, outside"));
+    assert_true(has_problem(h, "0000:00:09.0", "outside"));
+    assert_false(vp_host_find_device(h, &(vp_pci_addr){0, 0, 9, 0}));
     assert_true(has_problem(h, "0000:00:07.0", "cannot resolve"));
     assert_true(has_problem(h, "/sys/bus/pci/devices/garbage", "not a PCI address"));
     assert_true(has_problem(h, "/sys/bus/pci/devices/0:0:8.0", "not a PCI address"));
@@ -993,6 +1010,7 @@ test_edge_cases(void **state)
 
     vp_strv_free(vf_names);
     tree_free(root);
+    tree_free(elsewhere);
 }
 
 /* sysfs-only facts (irq, reset_method, boot_vga) and reserved regions, in a tree made here. */
@@ -1032,10 +1050,18 @@ test_facts_and_regions(void **state)
     /* Malformed attributes: problems, the facts still set. */
     {
         vp_autofree char *dev =
-            add_dev(root, "pci0000:00", "0000:00:04.0", "0x8086", "0x1533", "0x020000");
+            add_dev(root, "pci0000:00", "0000:00:04.0", "0x1234", "0x1111", "0x030000");
 
         put_at(root, dev, "irq", "sixteen\n");
         put_at(root, dev, "boot_vga", "2\n");
+        link_at(root, dev, "iommu_group", "../../../kernel/iommu_groups/3");
+    }
+    /* boot_vga on a NIC: the kernel never shows it there, so vpass does not look. */
+    {
+        vp_autofree char *dev =
+            add_dev(root, "pci0000:00", "0000:00:05.0", "0x8086", "0x1533", "0x020000");
+
+        put_at(root, dev, "boot_vga", "1\n");
         link_at(root, dev, "iommu_group", "../../../kernel/iommu_groups/3");
     }
     /* Group 1: a malformed line among good ones; group 2: empty (no region); group 3: a type
@@ -1054,7 +1080,7 @@ test_facts_and_regions(void **state)
     put_str(root, "sys/kernel/iommu_groups/x/reserved_regions", "garbage\n");
 
     h = load(root);
-    assert_int_equal(h->n_devices, 3);
+    assert_int_equal(h->n_devices, 4);
 
     d = vp_host_find_device(h, &(vp_pci_addr){0, 0, 2, 0});
     assert_non_null(d->facts);
@@ -1080,6 +1106,9 @@ test_facts_and_regions(void **state)
     d = vp_host_find_device(h, &(vp_pci_addr){0, 0, 4, 0});
     assert_non_null(d->facts);
     assert_false(d->facts->has_irq);
+    assert_false(d->facts->has_boot_vga);
+    d = vp_host_find_device(h, &(vp_pci_addr){0, 0, 5, 0});
+    assert_non_null(d->facts);
     assert_false(d->facts->has_boot_vga);
 
     g = vp_host_find_group(h, 1);

@@ -23,7 +23,7 @@ from evaluate import (SANITIZER, Run, Stage, generic_stage_checks, kernel_verdic
                       read_guest_run)
 
 NOT_VIABLE = re.compile(r"group \d+ is not viable")
-VPASS_KINDS = ("groups", "attach", "detach", "install", "status")
+VPASS_KINDS = ("groups", "groups-libvirt", "attach", "detach", "install", "status")
 # What vpass prints on stderr by design: its findings ("vpass: warning: CODE: ...") and the
 # progress of a plan ("vpass: [1/4] ..."). Anything else is shown as a VPASS-LAB WARN line.
 EXPECTED_STDERR = re.compile(r"^vpass: (warning: [a-z0-9-]+: |\[\d+/\d+\] )")
@@ -164,7 +164,7 @@ def running_checks(run, full, stage, group):
     others have the verdict their drivers imply."""
     scratch = Run("full")
     facts = generic_stage_checks(scratch, full.S(stage))
-    run.results += [r for r in scratch.results if r[0].endswith(".groups-match")]
+    run.results += [r for r in scratch.results if r[0].endswith((".groups-match", ".sources-agree"))]
     if not facts:
         return run.result(f"{stage}.verdicts", False, "no vpass groups output")
     v = facts["verdict"]

@@ -88,11 +88,13 @@ kernel_devices() {
 }
 kernel_groups() { find /sys/kernel/iommu_groups -type l | sort; }
 
-# snap STAGE: the kernel's groups and devices, and vpass's groups (libvirt's node devices).
+# snap STAGE: the kernel's groups and devices, and vpass's groups: by default (this machine's
+# sysfs, qemu:///system being local) and from libvirt's node devices.
 snap() {
   record "$1" kgroups kernel_groups
   record "$1" kdevs kernel_devices
   record "$1" groups "$VPASS" --json groups
+  record "$1" groups-libvirt "$VPASS" --source libvirt --json groups
 }
 drivers() { record "$1" kdevs kernel_devices; }
 
