@@ -727,26 +727,35 @@ def targets(results):
         if size not in R:
             continue
         v, f, one, c = (way(size, k) for k in ("vpass", "floor", "virsh-one", "connect"))
-        sy = way(size, "vpass-sysfs")
         x, xw = paired(f, v), paired(f, v, c)
+        sy = way(size, "vpass-sysfs")
+        if size == "small" and sy is not None and paired(f, sy) is not None:
+            xs = paired(f, sy)
+            ok, spread = verdict(paired_ratios(f, sy), 1.0)
+            line(ok, "`vpass groups --json` faster than the sequential RPC floor on the %s "
+                 "host, reading sysfs as on a host of its own (what source auto takes when "
+                 "the connection manages this machine; `--root` with the host's sysfs twin "
+                 "here, domains over RPC): floor / vpass = %.2f%s (medians %s s vs %s s)" % (
+                     what, xs, spread, fmt_s(sy.median()), fmt_s(f.median())))
         if size == "small" and x is not None:
             ok, spread = verdict(paired_ratios(f, v), 1.0)
-            line(ok, "`vpass groups --json` (libvirt source) faster than the sequential RPC "
-                 "floor on the %s host: floor / vpass = %.2f%s (medians %s s vs %s s); after "
-                 "the one connection both open: %s" % (what, x, spread, fmt_s(v.median()),
-                                                       fmt_s(f.median()), fmt_r(xw)))
-            xs = paired(f, sy)
-            if xs is not None:
-                ok, spread = verdict(paired_ratios(f, sy), 1.0)
-                line(ok, "the same through sysfs (`--source sysfs`, domains still over "
-                     "RPC): floor / vpass = %.2f%s (medians %s s vs %s s)" % (
-                         xs, spread, fmt_s(sy.median()), fmt_s(f.median())))
-        o, ow = paired(one, v), paired(one, v, c)
+            line(ok, "the same from libvirt's node devices (`--source libvirt`, the way for a "
+                 "remote host): floor / vpass = %.2f%s (medians %s s vs %s s); after the one "
+                 "connection both open: %s. vpass fetches the floor's documents and, the test "
+                 "driver naming no drivers, every net device (their XML alone names their "
+                 "function), and the persistent XML of running domains (the next boot's "
+                 "owners): on 2 CPUs the calls are CPU-bound in libvirt's RPC" % (
+                     x, spread, fmt_s(v.median()), fmt_s(f.median()), fmt_r(xw)))
+        best = sy if sy is not None and sy.times else v
+        o, ow = paired(one, best), paired(one, best, c)
+        fo = paired(one, f)
         if o is not None:
-            ok, spread = verdict(paired_ratios(one, v), 7.0)
-            line(ok, ">= 7x the one-connection virsh way on the %s host: %.2fx on wall "
-                 "time%s (medians %s s vs %s s); %sx on the work after the connection" % (
-                     what, o, spread, fmt_s(one.median()), fmt_s(v.median()), fmt_r(ow)))
+            ok, spread = verdict(paired_ratios(one, best), 7.0)
+            line(ok, ">= 7x the one-connection virsh way on the %s host (%s): %.2fx on wall "
+                 "time%s (medians %s s vs %s s); %sx on the work after the connection. The "
+                 "issue took the RPC floor to be 7x that way; here the floor is %sx" % (
+                     what, "sysfs" if best is sy else "libvirt source", o, spread,
+                     fmt_s(one.median()), fmt_s(best.median()), fmt_r(ow), fmt_r(fo)))
     if "small" in R and "large" in R:
         ms, ml = R["small"]["meta"], R["large"]["meta"]
         grow = (ml["pci"] + ml["domains"]) / (ms["pci"] + ms["domains"])

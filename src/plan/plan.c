@@ -27,6 +27,21 @@ vp_plan_clear(vp_plan *p)
     memset(p, 0, sizeof(*p));
 }
 
+int
+vp_plan_finish(vp_plan *p, int rc, vp_plan *ret)
+{
+    if (rc < 0) {
+        vp_findings f = p->findings;
+
+        memset(&p->findings, 0, sizeof(p->findings));
+        vp_plan_clear(p);
+        ret->findings = f;
+        return -1;
+    }
+    *ret = *p;
+    return 0;
+}
+
 vp_step *
 vp_plan_add_step(vp_plan *p, vp_step_kind kind)
 {

@@ -810,15 +810,5 @@ vp_plan_attach(const vp_host *h, const vp_plan_request *req, vp_plan *ret, vp_er
     rc = 0;
 out:
     attach_ctx_clear(&c);
-    if (rc < 0) {
-        /* The findings stay for the CLI to print (a block names one, the rest explain it). */
-        vp_findings f = p.findings;
-
-        memset(&p.findings, 0, sizeof(p.findings));
-        vp_plan_clear(&p);
-        ret->findings = f;
-        return -1;
-    }
-    *ret = p;
-    return 0;
+    return vp_plan_finish(&p, rc, ret);
 }

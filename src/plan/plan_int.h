@@ -146,6 +146,10 @@ void vp_meta_add_vf(vp_meta *m, const vp_pci_addr *addr, const char *pf, unsigne
 void vp_meta_clear(vp_meta *m);
 
 /* Add a zeroed step of KIND to P and return it. */
+/* The end of planning: with RC 0, *RET takes P; else P is cleared but for its findings, which
+ * *RET keeps for the CLI to print (a block names one, the rest explain it), and -1. */
+int vp_plan_finish(vp_plan *p, int rc, vp_plan *ret);
+
 vp_step *vp_plan_add_step(vp_plan *p, vp_step_kind kind);
 
 /* The selection of REQ as the plan sees it: the target's devices, its group's endpoints and,

@@ -1038,16 +1038,7 @@ out:
         vp_strv_push(&p.notes, pre.notes[i]);
     vp_plan_clear(&pre);
     sriov_ctx_clear(&c);
-    if (rc < 0) {
-        vp_findings f = p.findings;
-
-        memset(&p.findings, 0, sizeof(p.findings));
-        vp_plan_clear(&p);
-        ret->findings = f;
-        return -1;
-    }
-    *ret = p;
-    return 0;
+    return vp_plan_finish(&p, rc, ret);
 }
 
 /* ---- detach ---- */

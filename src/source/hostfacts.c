@@ -281,17 +281,6 @@ parse_devnum(const char *s, unsigned *ret_major, unsigned *ret_minor)
            vp_parse_uint(colon + 1, ret_minor) == 0;
 }
 
-/* PATH (canonical) is ROOT_REAL or below it. */
-static bool
-path_inside(const char *root_real, const char *path)
-{
-    size_t n = strlen(root_real);
-
-    if (strcmp(root_real, "/") == 0)
-        return path[0] == '/';
-    return strncmp(path, root_real, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
 /* realpath(ROOT/REL), refused (problem, NULL) when it leads out of the root: a fixture tree
  * must never make vpass read the real machine. NULL without a problem when REL is absent. */
 static char *
@@ -305,7 +294,7 @@ resolve_inside(ctx *c, const char *rel, const char *what)
             problem(c, what, "cannot resolve %s: %s", rel, strerror(errno));
         return NULL;
     }
-    if (!path_inside(c->root_real, real)) {
+    if (!vp_path_inside(c->root_real, real)) {
         problem(c, what, "%s leads to %s, outside the root %s", rel, real, c->root_real);
         free(real);
         return NULL;
@@ -922,7 +911,7 @@ nvme_subsystem_controllers(ctx *c, const char *subsys_real, const char *what, un
         real = realpath(link, NULL);
         if (!real)
             continue;
-        if (path_inside(c->root_real, real))
+        if (vp_path_inside(c->root_real, real))
             pci_above(c, real, what, depth + 1, out);
         else
             problem(c, what, "%s leads to %s, outside the root %s", link, real, c->root_real);

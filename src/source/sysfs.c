@@ -38,7 +38,8 @@ typedef struct {
     char *devices_real; /* realpath(ROOT/sys/bus/pci/devices) */
     char *parent;       /* the last directory holding a device, as folded (device_dir) */
     char *parent_real;  /* and its realpath() */
-    bool groups;        /* ROOT/sys/kernel/iommu_groups lists at least one group */
+    unsigned *groups;   /* the groups ROOT/sys/kernel/iommu_groups lists, sorted */
+    size_t n_groups;    /* none: no IOMMU */
     bool names;         /* look names up in pci.ids */
 } scan;
 
@@ -111,11 +112,11 @@ attr_text(dev_ctx *c, const char *attr, char **ret)
     return 1;
 }
 
-/* The target of link NAME: 1, 0 when absent, -1 after recording a problem. A link whose
- * target does not exist is recorded as a problem too, yet returned (1): its name is still
- * what the kernel reported. */
+/* The target of link NAME: 1, 0 when absent, -1 after recording a problem. With VERIFY, a
+ * link whose target does not exist is recorded as a problem too, yet returned (1): its name is
+ * still what the kernel reported. */
 static int
-attr_link(dev_ctx *c, const char *name, char **ret)
+attr_link(dev_ctx *c, const char *name, bool verify, char **ret)
 {
     struct stat st;
     int r;
@@ -127,7 +128,7 @@ attr_link(dev_ctx *c, const char *name, char **ret)
         problem(c, "%s: cannot read link: %s", name, strerror(-r));
         return -1;
     }
-    if (fstatat(c->dfd, name, &st, 0) < 0)
+    if (verify && fstatat(c->dfd, name, &st, 0) < 0)
         problem(c, "%s: link to %s leads nowhere", name, *ret);
     return 1;
 }
@@ -139,7 +140,7 @@ link_addr(dev_ctx *c, const char *name, vp_pci_addr *ret)
     vp_autofree char *target = NULL;
     int r;
 
-    r = attr_link(c, name, &target);
+    r = attr_link(c, name, true, &target);
     if (r <= 0)
         return r;
     if (vp_pci_addr_parse(vp_basename(target), ret, NULL) < 0) {
@@ -194,6 +195,14 @@ read_ids(dev_ctx *c)
         c->d->class_code = (uint32_t)v[2];
 }
 
+static int
+uint_cmp(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+    return x < y ? -1 : x > y;
+}
+
 static void
 read_driver_group_numa(dev_ctx *c)
 {
@@ -204,15 +213,20 @@ read_driver_group_numa(dev_ctx *c)
 
     /* A dangling driver link (driver unloaded mid-scan, broken tree) still names the driver
      * the kernel reported: keep it, so a read failure never makes a device look free. */
-    if (attr_link(c, "driver", &driver) > 0)
+    if (attr_link(c, "driver", true, &driver) > 0)
         c->d->driver = vp_strdup(vp_basename(driver));
 
-    /* Without ROOT/sys/kernel/iommu_groups there is no IOMMU, whatever a link says. */
-    if (c->s->groups && attr_link(c, "iommu_group", &group) > 0) {
-        if (vp_parse_uint(vp_basename(group), &c->d->group) == 0)
+    /* Without ROOT/sys/kernel/iommu_groups there is no IOMMU, whatever a link says. The
+     * group must be one listed there (one listing, not a stat per device). */
+    if (c->s->n_groups && attr_link(c, "iommu_group", false, &group) > 0) {
+        if (vp_parse_uint(vp_basename(group), &c->d->group) == 0) {
             c->d->has_group = true;
-        else
+            if (!bsearch(&c->d->group, c->s->groups, c->s->n_groups, sizeof(*c->s->groups),
+                         uint_cmp))
+                problem(c, "iommu_group: link to %s leads nowhere", group);
+        } else {
             problem(c, "iommu_group: link to %s does not name a group", group);
+        }
     }
 
     if (attr_text(c, "numa_node", &numa) > 0) {
@@ -371,10 +385,11 @@ read_sriov(dev_ctx *c, char **names)
     free(vfs);
 
     /* The kernel has sriov_totalvfs only for a function with the SR-IOV capability (it may
-     * show less than TotalVFs, a driver's limit): with no VFs, the whole extended config
-     * space read and no such capability, there is no file to look for. */
+     * show less than TotalVFs, a driver's limit), which a VF never has: for a VF, or with no
+     * VFs, the whole extended config space read and no such capability, there is no file to
+     * look for. */
     iov = vp_pcilib_dev_find_cap(&c->pci, VP_PCI_EXT_CAP_ID_SRIOV, true);
-    if (!iov && !n_vfs && c->pci.config_len >= 4096)
+    if (!iov && !n_vfs && (c->d->is_vf || c->pci.config_len >= 4096))
         return;
     r = attr_u64(c, "sriov_totalvfs", 0xffff, &total);
     if (r > 0) {
@@ -452,16 +467,6 @@ read_facts(dev_ctx *c)
         f->boot_vga = v == 1;
     }
     c->d->facts = f;
-}
-
-static bool
-path_inside(const char *root, const char *path)
-{
-    size_t n = strlen(root);
-
-    if (strcmp(root, "/") == 0)
-        return path[0] == '/';
-    return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
 /* BASE (canonical) with the relative path REL applied component by component, ".." folded. */
@@ -555,7 +560,7 @@ load_device(scan *s, const entry *e)
     }
     /* A link leading out of the root (an absolute link in a fixture tree) would read another
      * machine's devices, the real host's: refuse it. */
-    if (!path_inside(s->root_real, dir)) {
+    if (!vp_path_inside(s->root_real, dir)) {
         problem(&c, "%s leads to %s, outside %s", link, dir, s->root_real);
         return;
     }
@@ -640,23 +645,31 @@ list_devices(vp_host *h, const char *path, entry **ret, size_t *ret_n, vp_error 
     return 0;
 }
 
-/* True when DIR holds at least one group (a number); absent or empty means no IOMMU. */
-static bool
-have_groups(const char *path)
+/* The groups (numbers) DIR lists, sorted; none when it is absent or empty (no IOMMU). */
+static size_t
+list_groups(const char *path, unsigned **ret)
 {
+    unsigned *nums = NULL;
+    size_t n = 0, alloc = 0;
     struct dirent *de;
-    bool found = false;
     DIR *dir = opendir(path);
 
+    *ret = NULL;
     if (!dir)
-        return false;
-    while (!found && (de = readdir(dir))) {
-        unsigned n;
+        return 0;
+    while ((de = readdir(dir))) {
+        unsigned g;
 
-        found = vp_parse_uint(de->d_name, &n) == 0;
+        if (vp_parse_uint(de->d_name, &g) < 0)
+            continue;
+        vp_grow(&nums, &alloc, n + 1, sizeof(*nums));
+        nums[n++] = g;
     }
     closedir(dir);
-    return found;
+    if (n > 1)
+        qsort(nums, n, sizeof(*nums), uint_cmp);
+    *ret = nums;
+    return n;
 }
 
 /* Parse one reserved_regions line, "0x00000000fee00000 0x00000000feefffff msi"
@@ -733,23 +746,14 @@ read_group_regions(vp_host *h, const char *groups, const char *group, unsigned n
 
 /* Reserved regions of every group under GROUPS (ROOT/sys/kernel/iommu_groups). */
 static void
-read_regions(vp_host *h, const char *groups)
+read_regions(vp_host *h, const char *groups, const unsigned *nums, size_t n)
 {
-    char **names = NULL;
-    int r;
+    for (size_t i = 0; i < n; i++) {
+        char name[16];
 
-    r = vp_list_dir(groups, &names);
-    if (r < 0) {
-        vp_host_add_problem(h, groups, "cannot list: %s", strerror(-r));
-        return;
+        snprintf(name, sizeof(name), "%u", nums[i]);
+        read_group_regions(h, groups, name, nums[i]);
     }
-    for (size_t i = 0; names && names[i]; i++) {
-        unsigned n;
-
-        if (vp_parse_uint(names[i], &n) == 0)
-            read_group_regions(h, groups, names[i], n);
-    }
-    vp_strv_free(names);
 }
 
 /* The entries for ONLY (N addresses, any order, repeats allowed): sorted, unique, spelled as
@@ -791,14 +795,6 @@ list_only(const char *path, const vp_pci_addr *only, size_t n, entry **ret, size
     return 0;
 }
 
-static int
-uint_cmp(const void *a, const void *b)
-{
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 /* Reserved regions of the groups of H's devices from index FIRST on (each group once). */
 static void
 read_regions_of(vp_host *h, const char *groups, size_t first)
@@ -830,7 +826,8 @@ vp_source_sysfs_load_opts(vp_host *h, const char *root, const vp_sysfs_opts *o, 
     vp_autofree char *groups = vp_path_join(root, "sys/kernel/iommu_groups");
     vp_autofree char *root_real = NULL;
     entry *list = NULL;
-    size_t n = 0, first = h->n_devices;
+    size_t n = 0, first = h->n_devices, n_groups;
+    unsigned *group_nums = NULL;
     int r;
     scan s;
 
@@ -854,14 +851,16 @@ vp_source_sysfs_load_opts(vp_host *h, const char *root, const vp_sysfs_opts *o, 
     h->source = vp_strdup("sysfs");
     free(h->root);
     h->root = vp_strdup(root);
+    n_groups = list_groups(groups, &group_nums);
     s = (scan){.h = h,
                .pl = pl,
                .root = root,
                .root_real = root_real,
                .devices_real = realpath(devices, NULL),
-               .groups = have_groups(groups),
+               .groups = group_nums,
+               .n_groups = n_groups,
                .names = !(o && o->no_names)};
-    if (s.groups)
+    if (s.n_groups)
         h->iommu_present = true;
     for (size_t i = 0; i < n; i++) {
         load_device(&s, &list[i]);
@@ -871,12 +870,13 @@ vp_source_sysfs_load_opts(vp_host *h, const char *root, const vp_sysfs_opts *o, 
     free(s.devices_real);
     free(s.parent);
     free(s.parent_real);
-    if (s.groups) {
+    if (n_groups) {
         if (o && o->only)
             read_regions_of(h, groups, first);
         else
-            read_regions(h, groups);
+            read_regions(h, groups, group_nums, n_groups);
     }
+    free(group_nums);
     return 0;
 }
 

@@ -274,6 +274,16 @@ vp_basename(const char *path)
     return slash ? slash + 1 : path;
 }
 
+bool
+vp_path_inside(const char *root_real, const char *path)
+{
+    size_t n = strlen(root_real);
+
+    if (strcmp(root_real, "/") == 0)
+        return path[0] == '/';
+    return strncmp(path, root_real, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
 char *
 vp_path_join(const char *a, const char *b)
 {

@@ -47,3 +47,6 @@ bool vp_streq(const char *a, const char *b); /* NULL-safe */
 bool vp_startswith(const char *s, const char *prefix);
 const char *vp_basename(const char *path);
 char *vp_path_join(const char *a, const char *b); /* "a" + "/" + "b", one slash */
+/* PATH (canonical) is ROOT_REAL (canonical) or below it: what a fixture tree's links must not
+ * leave, lest vpass read the real machine. */
+bool vp_path_inside(const char *root_real, const char *path);

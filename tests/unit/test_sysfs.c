@@ -1056,13 +1056,14 @@ test_facts_and_regions(void **state)
         put_at(root, dev, "boot_vga", "2\n");
         link_at(root, dev, "iommu_group", "../../../kernel/iommu_groups/3");
     }
-    /* boot_vga on a NIC: the kernel never shows it there, so vpass does not look. */
+    /* boot_vga on a NIC: the kernel never shows it there, so vpass does not look. Its
+     * iommu_group link names a group that iommu_groups does not list. */
     {
         vp_autofree char *dev =
             add_dev(root, "pci0000:00", "0000:00:05.0", "0x8086", "0x1533", "0x020000");
 
         put_at(root, dev, "boot_vga", "1\n");
-        link_at(root, dev, "iommu_group", "../../../kernel/iommu_groups/3");
+        link_at(root, dev, "iommu_group", "../../../kernel/iommu_groups/7");
     }
     /* Group 1: a malformed line among good ones; group 2: empty (no region); group 3: a type
      * this vpass does not know; group 9: no device (dropped); "x": not a group. */
@@ -1128,7 +1129,9 @@ test_facts_and_regions(void **state)
     assert_string_equal(g->regions[1].type, "future-kind");
     assert_null(vp_host_find_group(h, 9));
 
-    assert_int_equal(h->n_problems, 3);
+    assert_int_equal(h->n_problems, 4);
+    assert_true(has_problem(h, "0000:00:05.0",
+                            "iommu_group: link to ../../../kernel/iommu_groups/7 leads nowhere"));
     assert_true(has_problem(h, "0000:00:04.0", "irq: malformed value 'sixteen'"));
     assert_true(has_problem(h, "0000:00:04.0", "boot_vga: malformed value '2'"));
     assert_true(has_problem(h, "/sys/kernel/iommu_groups/1/reserved_regions",
@@ -1156,7 +1159,7 @@ test_facts_and_regions(void **state)
         vp_strv_free(lines);
         put_str(root, "sys/kernel/iommu_groups/2/reserved_regions", text);
         h = load(root);
-        assert_int_equal(h->n_problems, 3 + VP_ARRAY_SIZE(bad));
+        assert_int_equal(h->n_problems, 4 + VP_ARRAY_SIZE(bad));
         g = vp_host_find_group(h, 2);
         assert_false(g->regions_read);
         assert_int_equal(g->n_regions, 0);
