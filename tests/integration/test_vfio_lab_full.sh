@@ -28,18 +28,18 @@ src=${VPASS_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
 export VPASS_BUILD_DIR=${VPASS_BUILD_DIR:-$(cd "$(dirname "$VPASS")/.." && pwd)}
 export VPASS VPASS_HOOK  # run_full.sh puts these very binaries in the guest
 
-# The results the scenario must report (tests/lab/full/evaluate.py). full.dev.xml-restored is
-# not among them while it is a known vpass issue (evaluate.py's KNOWN).
+# The results the scenario must report (tests/lab/full/evaluate.py). sources-agree: vpass's
+# default on qemu:///system (this machine's sysfs) and --source libvirt tell the same groups.
 required=(
   full.guest full.boot.libvirtd full.boot.topology full.boot.groups-match full.boot.verdicts
-  full.boot.vpass-groups
+  full.boot.vpass-groups full.boot.sources-agree full.mf.running.sources-agree
   full.neg-mf.not-viable full.neg-mf.drivers-back full.neg-br.not-viable full.neg-br.drivers-back
   full.mf.attach full.mf.one-guest-slot full.mf.start full.mf.running-vfio full.mf.inner-nics
   full.mf.inner-msi full.mf.detach full.mf.xml-restored full.mf.drivers-back
   full.mf.running.groups-match full.mf.running.verdicts
   full.dev.attach full.dev.sibling-isolated full.dev.start full.dev.running-vfio
   full.dev.running.verdicts full.dev.inner-nics full.dev.stopped-drivers full.dev.detach
-  full.dev.drivers-back
+  full.dev.drivers-back full.dev.xml-restored
   full.hook.install full.hook-off.not-viable full.hook-off.drivers-back full.hook.start
   full.hook.running-vfio full.hook.running.verdicts full.hook.state full.hook.status
   full.hook.inner-nics full.hook.drivers-back full.hook.released
