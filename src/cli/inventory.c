@@ -177,6 +177,7 @@ vp_cli_load_host_scoped(vp_cli *cli, bool write, const vp_cli_scope *scope, vp_h
     vp_autoptr(vp_virt) v = NULL;
     vp_source_kind source = cli->source;
     opener o = {.uri = cli->uri, .readonly = !write};
+    const char *uri = cli->uri ? cli->uri : getenv("LIBVIRT_DEFAULT_URI");
     vp_error dev_err = {0};
     bool partial = false, early;
     int dev_rc = 0;
@@ -188,13 +189,12 @@ vp_cli_load_host_scoped(vp_cli *cli, bool write, const vp_cli_scope *scope, vp_h
     /* On the host itself, sysfs says everything libvirt's node devices would and more, without
      * a round trip per device: auto takes it when the URI already tells (libvirt's default
      * URI is known only once connected; the choice is made again below). */
-    if (source == VP_SOURCE_AUTO &&
-        vp_virt_uri_is_this_machine(cli->uri ? cli->uri : getenv("LIBVIRT_DEFAULT_URI")) &&
-        sysfs_readable(cli->root))
+    if (source == VP_SOURCE_AUTO && vp_virt_uri_is_this_machine(uri) && sysfs_readable(cli->root))
         source = VP_SOURCE_SYSFS;
 
-    /* Devices from sysfs need no connection: read them while it opens. */
-    early = source == VP_SOURCE_SYSFS;
+    /* Devices from sysfs need no connection: read them while it opens, unless opening may
+     * fork in this process. */
+    early = source == VP_SOURCE_SYSFS && vp_virt_uri_opens_without_fork(uri);
     if (early) {
         opener_start(&o);
         dev_rc = load_devices(cli, h, NULL, source, &dev_err);

@@ -108,6 +108,28 @@ register_event_loop_for(const char *uri)
 }
 
 bool
+vp_virt_uri_opens_without_fork(const char *uri)
+{
+    const char *scheme_end, *plus, *path;
+    size_t n;
+
+    if (!uri || !(scheme_end = strstr(uri, "://")))
+        return false;
+    plus = memchr(uri, '+', (size_t)(scheme_end - uri));
+    if (plus) {
+        n = (size_t)(scheme_end - plus - 1);
+        if ((n == 3 && strncmp(plus + 1, "ssh", 3) == 0) ||
+            (n == 3 && strncmp(plus + 1, "ext", 3) == 0))
+            return false;
+    }
+    path = scheme_end + 3;
+    path += strcspn(path, "/?");
+    n = strcspn(path, "?");
+    return !(n == 8 && strncmp(path, "/session", 8) == 0) &&
+           !(n == 6 && strncmp(path, "/embed", 6) == 0);
+}
+
+bool
 vp_virt_uri_is_this_machine(const char *uri)
 {
     return uri && uri_is_local(uri) && strncmp(uri, "test", 4) != 0;

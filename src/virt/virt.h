@@ -135,6 +135,13 @@ struct vp_virt {
  * connecting). */
 bool vp_virt_uri_is_this_machine(const char *uri);
 
+/* True when opening URI only connects to a daemon's socket, so another thread may go on
+ * meanwhile. False when libvirt may fork in this process to open it: the ssh and ext
+ * transports run a program, a session URI may start its daemon, the embedded driver runs
+ * helper programs (a child forked while another thread holds an allocator lock can hang in
+ * it: AddressSanitizer's allocator did), and for NULL (libvirt's default, not known yet). */
+bool vp_virt_uri_opens_without_fork(const char *uri);
+
 int vp_virt_open(const char *uri, bool readonly, vp_virt **ret, vp_error *err);
 
 /* Close and free; accepts NULL. */

@@ -842,6 +842,41 @@ test_enrich_completes_part(void **state)
     }
 }
 
+/* Which URIs describe this machine (source auto reads its sysfs), and which open without
+ * libvirt forking in this process (the devices are then read while the connection opens). */
+static void
+test_uri_kinds(void **state)
+{
+    static const struct {
+        const char *uri;
+        bool this_machine, no_fork;
+    } cases[] = {
+        {"qemu:///system", true, true},
+        {"qemu+unix:///system?socket=/run/x", true, true},
+        {"qemu:///session", true, false},
+        {"qemu:///embed?root=/tmp/e", true, false},
+        {"qemu+ssh://root@host/system", false, false},
+        {"qemu+ext:///system?command=/bin/x", true, false},
+        {"qemu+tls://host/system", false, true},
+        {"qemu+libssh://host/system", false, true},
+        {"qemu://localhost/system", true, true},
+        {"test:///default", false, true},
+        {"test+unix:///tmp/host.xml?socket=/tmp/s", false, true},
+        {"lxc:///system", true, true},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < VP_ARRAY_SIZE(cases); i++) {
+        if (vp_virt_uri_is_this_machine(cases[i].uri) != cases[i].this_machine)
+            fail_msg("%s: this machine should be %d", cases[i].uri, cases[i].this_machine);
+        if (vp_virt_uri_opens_without_fork(cases[i].uri) != cases[i].no_fork)
+            fail_msg("%s: opens without fork should be %d", cases[i].uri, cases[i].no_fork);
+    }
+    /* libvirt's default URI is not known before connecting. */
+    assert_false(vp_virt_uri_is_this_machine(NULL));
+    assert_false(vp_virt_uri_opens_without_fork(NULL));
+}
+
 int
 main(void)
 {
@@ -850,6 +885,7 @@ main(void)
         cmocka_unit_test(test_missing_ops),       cmocka_unit_test(test_ledger),
         cmocka_unit_test(test_many_devices),      cmocka_unit_test(test_load_part),
         cmocka_unit_test(test_load_part_netdevs), cmocka_unit_test(test_enrich_completes_part),
+        cmocka_unit_test(test_uri_kinds),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
