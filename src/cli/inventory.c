@@ -23,7 +23,7 @@ warn_problems(const vp_host *h)
 static bool
 virt_is_this_machine(const vp_virt *v)
 {
-    return v && v->local && vp_virt_uri_is_this_machine(v->uri);
+    return v && vp_virt_uri_is_this_machine(v->uri);
 }
 
 /* True when ROOT holds a sysfs PCI tree to read devices from. */
@@ -112,6 +112,18 @@ load_devices(vp_cli *cli, vp_host *h, vp_virt *v, vp_source_kind source, vp_erro
     return vp_source_host_facts_load(h, cli->root, err);
 }
 
+/* Wait for LEDGER (a started fetch, or NULL) and, when the devices loaded (DEV_RC 0), fill H
+ * with it; else only wait and free it, and return -1 (ERR set by the caller). */
+static int
+ledger_join(vp_host *h, vp_ledger_fetch *ledger, int dev_rc, vp_error *err)
+{
+    if (dev_rc < 0) {
+        vp_source_ledger_fetch_finish(NULL, ledger, err);
+        return -1;
+    }
+    return vp_source_ledger_fetch_finish(h, ledger, err);
+}
+
 /* Every device from SOURCE and, when V is open, the ledger, fetched meanwhile. */
 static int
 load_whole(vp_cli *cli, vp_host *h, vp_virt *v, vp_source_kind source, vp_error *err)
@@ -120,11 +132,7 @@ load_whole(vp_cli *cli, vp_host *h, vp_virt *v, vp_source_kind source, vp_error 
 
     if (v && vp_source_ledger_fetch_start(v, &ledger, err) < 0)
         return -1;
-    if (load_devices(cli, h, v, source, err) < 0) {
-        vp_source_ledger_fetch_finish(NULL, ledger, err);
-        return -1;
-    }
-    return vp_source_ledger_fetch_finish(h, ledger, err);
+    return ledger_join(h, ledger, load_devices(cli, h, v, source, err), err);
 }
 
 /* Opening the connection, and starting the ledger's fetch, on a thread of their own while the
@@ -254,13 +262,14 @@ vp_cli_load_host_scoped(vp_cli *cli, bool write, const vp_cli_scope *scope, vp_h
                 return -1;
         }
     } else if (early) {
-        /* The devices are read; the ledger was started with the connection. */
-        if (o.ledger_rc < 0 || dev_rc < 0) {
-            vp_source_ledger_fetch_finish(NULL, o.ledger, err);
-            *err = o.ledger_rc < 0 ? o.ledger_err : dev_err;
-            return -1;
+        /* The devices are read; the ledger's fetch started with the connection. */
+        if (o.ledger_rc < 0) {
+            dev_rc = -1;
+            dev_err = o.ledger_err;
         }
-        if (v && vp_source_ledger_fetch_finish(h, o.ledger, err) < 0)
+        if (dev_rc < 0)
+            *err = dev_err;
+        if (ledger_join(h, o.ledger, dev_rc, err) < 0)
             return -1;
     } else if (load_whole(cli, h, v, source, err) < 0) {
         return -1;

@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -514,7 +513,7 @@ device_dir(scan *s, const char *link)
     const char *leaf;
     struct stat st;
 
-    if (!s->devices_real || vp_readlink_at(AT_FDCWD, link, &target) < 0 || target[0] == '/')
+    if (!s->devices_real || vp_readlink(link, &target) < 0 || target[0] == '/')
         return realpath(link, NULL);
     folded = fold_path(s->devices_real, target);
     slash = strrchr(folded, '/');
